@@ -8,41 +8,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "podwall/abi.h"
-
-struct pw_eval_backend;
-#define PW_INLINE inline
-static const struct pw_endpoint *pw_lookup_ep(void *lctx, const struct pw_ep_key *k);
-static const struct pw_peer_val *pw_lookup_peer(void *lctx, const struct pw_peer_key *k);
-static const struct pw_pol_val *pw_lookup_pol(void *lctx, const struct pw_pol_key *k);
-static const struct pw_range_val *pw_lookup_range(void *lctx, const struct pw_pol_key *k);
-
 #include "eval.h"
 #include "hidx.h"
 #include "podwall/model.h"
 
-static const struct pw_endpoint *pw_lookup_ep(void *lctx, const struct pw_ep_key *k)
+const struct pw_endpoint *pw_lookup_ep(void *lctx, const struct pw_ep_key *k)
 {
 	const struct pw_eval_backend *b = lctx;
 
 	return b->ops->ep(b->ctx, k);
 }
 
-static const struct pw_peer_val *pw_lookup_peer(void *lctx, const struct pw_peer_key *k)
+const struct pw_peer_val *pw_lookup_peer(void *lctx, const struct pw_peer_key *k)
 {
 	const struct pw_eval_backend *b = lctx;
 
 	return b->ops->peer(b->ctx, k);
 }
 
-static const struct pw_pol_val *pw_lookup_pol(void *lctx, const struct pw_pol_key *k)
+const struct pw_pol_val *pw_lookup_pol(void *lctx, const struct pw_pol_key *k)
 {
 	const struct pw_eval_backend *b = lctx;
 
 	return b->ops->pol(b->ctx, k);
 }
 
-static const struct pw_range_val *pw_lookup_range(void *lctx, const struct pw_pol_key *k)
+const struct pw_range_val *pw_lookup_range(void *lctx, const struct pw_pol_key *k)
 {
 	const struct pw_eval_backend *b = lctx;
 

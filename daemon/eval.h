@@ -8,8 +8,18 @@
 #define PODWALL_EVAL_H
 
 #include "podwall/abi.h"
-#include "podwall/decide.h"
 #include "podwall/image.h"
+
+/* decide.h's lookups, defined in eval.c: lctx is a struct pw_eval_backend,
+ * whose ops answer them. */
+#ifndef PW_INLINE
+#define PW_INLINE inline
+#endif
+const struct pw_endpoint *pw_lookup_ep(void *lctx, const struct pw_ep_key *k);
+const struct pw_peer_val *pw_lookup_peer(void *lctx, const struct pw_peer_key *k);
+const struct pw_pol_val *pw_lookup_pol(void *lctx, const struct pw_pol_key *k);
+const struct pw_range_val *pw_lookup_range(void *lctx, const struct pw_pol_key *k);
+#include "podwall/decide.h"
 
 /* Same contract as decide.h's pw_lookup_*: NULL on a miss; the returned
  * pointer stays valid until the next call of the same function. */
