@@ -216,3 +216,49 @@ long pw_image_pod_by_name(const struct pw_image *img, const char *ns, const char
 			return (long)i;
 	return -1;
 }
+
+const char *pw_reason_name(unsigned int reason)
+{
+	switch (reason) {
+	case PW_REASON_NONE:
+		return "none";
+	case PW_ALLOW_NOT_ISOLATED:
+		return "not-isolated";
+	case PW_ALLOW_POLICY:
+		return "policy";
+	case PW_ALLOW_ESTABLISHED:
+		return "established";
+	case PW_ALLOW_REPLY:
+		return "reply";
+	case PW_ALLOW_HOST:
+		return "host";
+	case PW_ALLOW_NON_IP:
+		return "non-ip";
+	case PW_ALLOW_ICMP_RELATED:
+		return "icmp-related";
+	case PW_ALLOW_ND:
+		return "neighbour-discovery";
+	case PW_ALLOW_DEFERRED:
+		return "deferred";
+	case PW_ALLOW_FRAGMENT:
+		return "fragment";
+	case PW_ALLOW_LOOPBACK:
+		return "loopback";
+	case PW_DROP_POLICY:
+		return "policy-deny";
+	case PW_DROP_SPOOFED:
+		return "spoofed";
+	case PW_DROP_MALFORMED:
+		return "malformed";
+	case PW_DROP_FRAG_UNKNOWN:
+		return "fragment-unknown";
+	case PW_DROP_EXTHDR:
+		return "ipv6-exthdr";
+	case PW_DROP_NO_ENDPOINT:
+		return "no-endpoint";
+	case PW_DROP_REVOKED:
+		return "revoked";
+	default:
+		return "unknown";
+	}
+}

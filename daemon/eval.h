@@ -60,6 +60,9 @@ const struct pw_img_set *pw_image_set(const struct pw_image *img, uint32_t set_i
 const struct pw_img_identity *pw_image_identity(const struct pw_image *img, uint32_t id);
 /* Index of the pod owning address a, or -1. */
 long pw_image_pod_by_addr(const struct pw_image *img, const union pw_addr *a);
+/* Short stable name of an enum pw_reason ("policy", "not-isolated", ...). */
+const char *pw_reason_name(unsigned int reason);
+
 long pw_image_pod_by_name(const struct pw_image *img, const char *ns, const char *name);
 
 #endif

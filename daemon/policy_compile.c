@@ -1093,13 +1093,13 @@ static char *rule_text(const struct pw_policy *p, int dir, const struct pw_rule 
 			buf_printf(&b, " or ");
 		peer_text(&b, p, &r->peers[i]);
 	}
-	buf_printf(&b, ", ");
+	buf_printf(&b, "; ");
 	if (!r->n_ports)
 		buf_printf(&b, "any port");
 	for (i = 0; i < r->n_ports; i++) {
 		const struct pw_port *pt = &r->ports[i];
 
-		buf_printf(&b, "%s%s", i ? " " : "", pw_proto_name(pt->proto));
+		buf_printf(&b, "%s%s", i ? ", " : "", pw_proto_name(pt->proto));
 		if (pt->name)
 			buf_printf(&b, " %s", pt->name);
 		else if (pt->end_port)
