@@ -166,10 +166,6 @@ struct ident {
 	long sig; /* index in sigs */
 	uint32_t first_pod; /* UINT32_MAX when not a pod identity */
 	uint32_t n_pods;
-	uint8_t *bits; /* atom membership (points into sigs data; valid after build) */
-	const uint16_t *ports; /* egress name resolution (pod identities), per pname */
-	char *prefix_text; /* first region, for the text */
-	uint32_t n_prefixes;
 };
 
 struct region {
@@ -837,13 +833,14 @@ static int finish_ranges(struct cc *c)
 	return 0;
 }
 
-static const uint16_t *ident_ports(struct cc *c, const struct ident *id)
+/* The egress name resolution in a pod identity's signature (unaligned). */
+static const uint8_t *ident_ports(struct cc *c, const struct ident *id)
 {
 	const uint8_t *sig = c->sigs.data.p + c->sigs.e[id->sig].off;
 
 	if (!sig[0])
 		return NULL;
-	return (const uint16_t *)(const void *)(sig + 1 + c->sig_bytes);
+	return sig + 1 + c->sig_bytes;
 }
 
 static const uint8_t *ident_bits(struct cc *c, const struct ident *id)
@@ -866,10 +863,12 @@ static int emit_port(struct cc *c, const struct setinfo *si, uint32_t peer,
 			k = pname_index(set_pn, n_set_pn, pt->name, pt->proto);
 			port = k >= 0 ? set_ports[k] : 0;
 		} else {
-			const uint16_t *pp = peer_ident ? ident_ports(c, peer_ident) : NULL;
+			const uint8_t *pp = peer_ident ? ident_ports(c, peer_ident) : NULL;
 
 			k = pname_index(c->pn_out, c->n_pn_out, pt->name, pt->proto);
-			port = pp && k >= 0 ? pp[k] : 0;
+			port = 0;
+			if (pp && k >= 0)
+				memcpy(&port, pp + 2 * k, 2);
 		}
 		if (!port)
 			return 0; /* the name does not resolve: matches nothing */
