@@ -1679,8 +1679,15 @@ int pw_model_load_files(const char *const *paths, size_t n, const struct pw_limi
 			break;
 	}
 	(void)n_cidrs;
-	if (!r)
+	if (!r) {
 		r = merge_owned(parts, n_parts, &l, ret_model, diags);
+	} else if (r == -EINVAL) {
+		struct pw_model *v = NULL;
+
+		/* report duplicates among the files that parsed, too */
+		if (!pw_model_merge(parts, n_parts, &l, &v, diags))
+			pw_model_free(v);
+	}
 	for (i = 0; i < n_parts; i++)
 		pw_model_free(parts[i]);
 	free(parts);
