@@ -50,7 +50,9 @@ static void collect_addrs(const struct pw_model *m, union pw_addr **ret, size_t 
 /* outcome counts: the test is only meaningful if every kind occurs */
 static size_t n_denied, n_allowed_isolated, n_audit;
 
-static int check_seed(uint64_t seed, const struct gen_opts *o, size_t *ret_checked)
+typedef char *(*gen_fn)(uint64_t seed, const struct gen_opts *o, size_t *ret_len);
+
+static int check_seed(gen_fn gen, uint64_t seed, const struct gen_opts *o, size_t *ret_checked)
 {
 	struct pw_diags d;
 	struct pw_model *m = NULL;
@@ -58,7 +60,7 @@ static int check_seed(uint64_t seed, const struct gen_opts *o, size_t *ret_check
 	struct pw_eval_backend be;
 	union pw_addr *addrs;
 	size_t len, n, i, j, k, bad = 0;
-	char *y = gen_yaml(seed, o, &len);
+	char *y = gen(seed, o, &len);
 	int r;
 
 	pw_diags_init(&d);
@@ -138,7 +140,7 @@ static void test_differential(void **state)
 	for (seed = first; seed < first + (env ? 1 : DIFF_SEEDS); seed++) {
 		o.n_pods = 4 + (unsigned)(seed % 12);
 		o.n_policies = 1 + (unsigned)(seed % 7);
-		if (check_seed(seed, &o, &checked))
+		if (check_seed(gen_yaml, seed, &o, &checked))
 			failed++;
 	}
 	print_message("differential: %zu decisions over %d seeds, %zu seeds differ "
@@ -151,6 +153,21 @@ static void test_differential(void **state)
 	}
 	assert_int_equal(failed, 0);
 	assert_true(checked > 100000);
+}
+
+/* The deployment-like shape too (replicas sharing identities and sets). */
+static void test_differential_cluster(void **state)
+{
+	struct gen_opts o = { .n_ns = 3, .n_pods = 40, .n_policies = 8, .max_rules = 2, .v6 = 1 };
+	size_t checked = 0, failed = 0;
+	uint64_t seed;
+
+	(void)state;
+	for (seed = 1; seed <= 30; seed++)
+		if (check_seed(gen_yaml_cluster, seed, &o, &checked))
+			failed++;
+	print_message("differential (cluster): %zu decisions, %zu seeds differ\n", checked, failed);
+	assert_int_equal(failed, 0);
 }
 
 /* The evaluator must see exactly the image: a hand-built image. */
@@ -221,6 +238,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_image_lookups),
 		cmocka_unit_test(test_differential),
+		cmocka_unit_test(test_differential_cluster),
 	};
 
 	return cmocka_run_group_tests_name("eval", tests, NULL, NULL);
