@@ -40,10 +40,15 @@ struct result {
 
 static void run(unsigned pods, struct result *res)
 {
-	struct gen_opts o = { .n_ns = 10, .n_pods = pods, .n_policies = 100, .max_rules = 3,
-			      .v6 = 1, .odd_pods = 1 };
+	struct gen_opts o = { .n_ns = 10,
+			      .n_pods = pods,
+			      .n_policies = 100,
+			      .max_rules = 3,
+			      .v6 = 1,
+			      .odd_pods = 1 };
 	size_t len;
-	char *y = getenv("PW_BENCH_ADVERSARIAL") ? gen_yaml(42, &o, &len) : gen_yaml_cluster(42, &o, &len);
+	char *y = getenv("PW_BENCH_ADVERSARIAL") ? gen_yaml(42, &o, &len)
+						 : gen_yaml_cluster(42, &o, &len);
 	double best = 1e9, best_parse = 1e9;
 	struct rusage ru;
 	int i;
@@ -122,8 +127,8 @@ int main(int argc, char **argv)
 		printf("%s\"compile_s_%s_pods\": %.4f, \"compile_parse_s_%s_pods\": %.4f, "
 		       "\"compile_rss_mb_%s_pods\": %.1f, \"compile_entries_%s_pods\": %zu, "
 		       "\"compile_sets_%s_pods\": %zu, \"compile_identities_%s_pods\": %zu",
-		       first ? "" : ", ", names[i], r.secs, names[i], r.parse_secs, names[i], r.rss_mb,
-		       names[i], r.entries, names[i], r.sets, names[i], r.ids);
+		       first ? "" : ", ", names[i], r.secs, names[i], r.parse_secs, names[i],
+		       r.rss_mb, names[i], r.entries, names[i], r.sets, names[i], r.ids);
 		fflush(stdout);
 		first = 0;
 	}

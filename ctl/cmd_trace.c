@@ -203,8 +203,7 @@ static void side_text(const struct pw_image *img, const char *what, const struct
 		size_t i;
 
 		printf(": no rule of");
-		json_array_foreach(a, i, v)
-			printf("%s %s", i ? "," : "", json_string_value(v));
+		json_array_foreach(a, i, v) printf("%s %s", i ? "," : "", json_string_value(v));
 		printf(" allows it%s\n", sd->verdict == PW_VERDICT_AUDIT ? " (audit: passed)" : "");
 		json_decref(a);
 		break;
@@ -229,12 +228,14 @@ int do_trace(int argc, char **argv)
 	uint8_t proto;
 
 	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "help") || !strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+		if (!strcmp(argv[i], "help") || !strcmp(argv[i], "-h") ||
+		    !strcmp(argv[i], "--help")) {
 			trace_help();
 			return PW_EXIT_OK;
 		} else if (!strcmp(argv[i], "--policy-dir") || !strcmp(argv[i], "-d")) {
 			if (++i >= argc)
-				return pw_error(PW_EXIT_USAGE, "trace: --policy-dir needs a directory");
+				return pw_error(PW_EXIT_USAGE,
+						"trace: --policy-dir needs a directory");
 			dir = argv[i];
 		} else if (!strncmp(argv[i], "--policy-dir=", 13)) {
 			dir = argv[i] + 13;
@@ -250,9 +251,11 @@ int do_trace(int argc, char **argv)
 		}
 	}
 	if (n_pos != 3)
-		return pw_error(PW_EXIT_USAGE, "trace: usage: trace SRC DST PORT/PROTO [--policy-dir DIR]");
+		return pw_error(PW_EXIT_USAGE,
+				"trace: usage: trace SRC DST PORT/PROTO [--policy-dir DIR]");
 	if (parse_port(pos[2], &port, &proto))
-		return pw_error(PW_EXIT_USAGE, "trace: bad PORT/PROTO '%s' (e.g. 8080/tcp, 53/udp, 80/sctp)",
+		return pw_error(PW_EXIT_USAGE,
+				"trace: bad PORT/PROTO '%s' (e.g. 8080/tcp, 53/udp, 80/sctp)",
 				pos[2]);
 	if (!dir)
 		return pw_error(PW_EXIT_FAIL, "trace: live trace (without --policy-dir) is not "
@@ -296,7 +299,7 @@ int do_trace(int argc, char **argv)
 		json_object_set_new(o, "dst", end_json(img, &dst, res.dst_id));
 		json_object_set_new(o, "port", json_integer(port));
 		json_object_set_new(o, "proto",
-				    json_string(proto == PW_PROTO_TCP   ? "tcp"
+				    json_string(proto == PW_PROTO_TCP	? "tcp"
 						: proto == PW_PROTO_UDP ? "udp"
 									: "sctp"));
 		json_object_set_new(o, "egress", side_json(img, &res.egress, src.pod));

@@ -7,12 +7,12 @@
  */
 #include "podwallctl.h"
 
-#define PW_STUB(fn, name)                                                               \
-	__attribute__((weak)) int fn(int argc, char **argv)                             \
-	{                                                                               \
-		(void)argc;                                                             \
-		(void)argv;                                                             \
-		return pw_error(PW_EXIT_FAIL, name ": not implemented yet");            \
+#define PW_STUB(fn, name)                                                    \
+	__attribute__((weak)) int fn(int argc, char **argv)                  \
+	{                                                                    \
+		(void)argc;                                                  \
+		(void)argv;                                                  \
+		return pw_error(PW_EXIT_FAIL, name ": not implemented yet"); \
 	}
 
 PW_STUB(do_status, "status")

@@ -163,7 +163,7 @@ struct pname {
 
 struct ident {
 	uint32_t id;
-	long sig; /* index in sigs */
+	long sig;	    /* index in sigs */
 	uint32_t first_pod; /* UINT32_MAX when not a pod identity */
 	uint32_t n_pods;
 };
@@ -199,7 +199,7 @@ struct cc {
 
 	struct atom *atoms;
 	size_t n_atoms;
-	size_t sig_bytes; /* bitset bytes */
+	size_t sig_bytes;	   /* bitset bytes */
 	uint32_t (*rule_atoms)[2]; /* per rule id - 1: first atom, count */
 
 	struct pname *pn_out; /* names used by egress rules */
@@ -729,8 +729,9 @@ static int add_pol(struct cc *c, uint32_t set, uint32_t peer, uint8_t dir, uint8
 		   uint16_t port, uint32_t rule_id, uint32_t policy)
 {
 	struct pw_image *img = c->img;
-	struct pw_pol_key k = { .set_id = set, .peer_id = peer, .dir = dir, .proto = proto,
-				.port = port };
+	struct pw_pol_key k = {
+		.set_id = set, .peer_id = peer, .dir = dir, .proto = proto, .port = port
+	};
 
 	if (hidx_find(&c->pol_idx, img->pols, &k) >= 0)
 		return 0; /* an earlier rule already allows it */
@@ -1055,8 +1056,9 @@ static void peer_text(struct buf *b, const struct pw_policy *p, const struct pw_
 	size_t i;
 
 	if (pe->ipblock.present) {
-		buf_printf(b, "%s", pw_cidr_str(&pe->ipblock.cidr.addr, pe->ipblock.cidr.plen, s,
-						sizeof(s)));
+		buf_printf(
+			b, "%s",
+			pw_cidr_str(&pe->ipblock.cidr.addr, pe->ipblock.cidr.plen, s, sizeof(s)));
 		for (i = 0; i < pe->ipblock.n_except; i++)
 			buf_printf(b, "%s%s", i ? "," : " except ",
 				   pw_cidr_str(&pe->ipblock.except[i].addr,
@@ -1399,8 +1401,8 @@ int pw_compile(const struct pw_model *m, const struct pw_compile_opts *opts,
 
 		p->addr = c.regions[i].addr;
 		p->plen = c.regions[i].plen;
-		p->val.identity = c.regions[i].ident < 0 ? PW_ID_WORLD
-							  : c.idents[c.regions[i].ident].id;
+		p->val.identity =
+			c.regions[i].ident < 0 ? PW_ID_WORLD : c.idents[c.regions[i].ident].id;
 		p->val.flags = c.regions[i].flags;
 	}
 	for (i = 0; i < c.n_sets; i++) {

@@ -17,7 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct pw_limits lim = { .max_file_bytes = 1 << 20, .max_nodes = 200000,
+	struct pw_limits lim = { .max_file_bytes = 1 << 20,
+				 .max_nodes = 200000,
 				 .max_objects = 2000 };
 	struct pw_compile_opts opts = { .max_pols = 200000 };
 	struct pw_diags d;
@@ -39,9 +40,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct pw_flow_result r;
 			union pw_addr w = {};
 
-			pw_eval_flow(&be, &img->eps[i].addr, &img->eps[j].addr, PW_PROTO_TCP, 80, &r);
-			pw_eval_flow(&be, &img->eps[i].addr, &img->eps[j].addr, PW_PROTO_UDP, 53, &r);
-			pw_eval_flow(&be, &img->eps[i].addr, &img->eps[j].addr, PW_PROTO_ICMP, 0, &r);
+			pw_eval_flow(&be, &img->eps[i].addr, &img->eps[j].addr, PW_PROTO_TCP, 80,
+				     &r);
+			pw_eval_flow(&be, &img->eps[i].addr, &img->eps[j].addr, PW_PROTO_UDP, 53,
+				     &r);
+			pw_eval_flow(&be, &img->eps[i].addr, &img->eps[j].addr, PW_PROTO_ICMP, 0,
+				     &r);
 			w.b[10] = w.b[11] = 0xff;
 			w.b[12] = 10;
 			w.b[15] = (uint8_t)j;

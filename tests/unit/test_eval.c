@@ -23,14 +23,14 @@ static const struct {
 	uint8_t proto;
 	uint16_t port;
 } probes[] = {
-	{ PW_PROTO_TCP, 80 },  { PW_PROTO_TCP, 81 },   { PW_PROTO_TCP, 53 }, { PW_PROTO_TCP, 8080 },
-	{ PW_PROTO_TCP, 60 },  { PW_PROTO_TCP, 100 },  { PW_PROTO_UDP, 53 }, { PW_PROTO_UDP, 80 },
-	{ PW_PROTO_UDP, 81 },  { PW_PROTO_SCTP, 80 },  { PW_PROTO_SCTP, 53 }, { PW_PROTO_ICMP, 0 },
-	{ PW_PROTO_TCP, 9 },   { PW_PROTO_UDP, 8080 },
+	{ PW_PROTO_TCP, 80 }, { PW_PROTO_TCP, 81 },   { PW_PROTO_TCP, 53 },  { PW_PROTO_TCP, 8080 },
+	{ PW_PROTO_TCP, 60 }, { PW_PROTO_TCP, 100 },  { PW_PROTO_UDP, 53 },  { PW_PROTO_UDP, 80 },
+	{ PW_PROTO_UDP, 81 }, { PW_PROTO_SCTP, 80 },  { PW_PROTO_SCTP, 53 }, { PW_PROTO_ICMP, 0 },
+	{ PW_PROTO_TCP, 9 },  { PW_PROTO_UDP, 8080 },
 };
 
 static const char *const outsiders[] = { "10.0.0.3", "10.0.0.200", "192.168.1.1", "10.1.0.1",
-					 "fd00::2", "fd00::ff", "2001:db8::1", "0.0.0.1" };
+					 "fd00::2",  "fd00::ff",   "2001:db8::1", "0.0.0.1" };
 
 static void collect_addrs(const struct pw_model *m, union pw_addr **ret, size_t *ret_n)
 {
@@ -87,14 +87,14 @@ static int check_seed(gen_fn gen, uint64_t seed, const struct gen_opts *o, size_
 
 				pw_eval_flow(&be, &addrs[i], &addrs[j], probes[k].proto,
 					     probes[k].port, &res);
-				ref_decide(m, &addrs[i], &addrs[j], probes[k].proto,
-					   probes[k].port, &re, &ri);
+				ref_decide(m, &addrs[i], &addrs[j], probes[k].proto, probes[k].port,
+					   &re, &ri);
 				eg = res.egress.verdict == PW_VERDICT_ALLOW;
 				in = res.ingress.verdict == PW_VERDICT_ALLOW;
 				(*ret_checked)++;
 				n_denied += !re.allowed || !ri.allowed;
-				n_allowed_isolated += (re.isolated && re.allowed) ||
-						      (ri.isolated && ri.allowed);
+				n_allowed_isolated +=
+					(re.isolated && re.allowed) || (ri.isolated && ri.allowed);
 				n_audit += re.audit || ri.audit;
 				if (eg == re.allowed && in == ri.allowed &&
 				    (res.egress.verdict == PW_VERDICT_AUDIT) == re.audit &&
@@ -104,8 +104,10 @@ static int check_seed(gen_fn gen, uint64_t seed, const struct gen_opts *o, size_
 					char a[64], b[64];
 
 					fprintf(stderr,
-						"seed %llu: %s -> %s %s/%u: eval egress %d ingress %d, "
-						"reference egress %d(audit %d) ingress %d(audit %d)\n",
+						"seed %llu: %s -> %s %s/%u: eval egress %d ingress "
+						"%d, "
+						"reference egress %d(audit %d) ingress %d(audit "
+						"%d)\n",
 						(unsigned long long)seed,
 						pw_addr_str(&addrs[i], a, sizeof(a)),
 						pw_addr_str(&addrs[j], b, sizeof(b)),
@@ -128,8 +130,9 @@ static int check_seed(gen_fn gen, uint64_t seed, const struct gen_opts *o, size_
 
 static void test_differential(void **state)
 {
-	struct gen_opts o = { .n_ns = 3, .n_pods = 10, .n_policies = 5, .max_rules = 3, .v6 = 1,
-			      .odd_pods = 1 };
+	struct gen_opts o = {
+		.n_ns = 3, .n_pods = 10, .n_policies = 5, .max_rules = 3, .v6 = 1, .odd_pods = 1
+	};
 	size_t checked = 0, failed = 0;
 	uint64_t seed, first = 1;
 	const char *env = getenv("PW_SEED");
@@ -197,11 +200,13 @@ static void test_image_lookups(void **state)
 	pf[0].addr = cd.addr;
 	pf[0].plen = cd.plen;
 	pf[0].val.identity = 22;
-	pol[0].key = (struct pw_pol_key){ .set_id = 1, .peer_id = 20, .dir = PW_DIR_INGRESS,
-					  .proto = PW_PROTO_TCP, .port = 80 };
+	pol[0].key = (struct pw_pol_key){
+		.set_id = 1, .peer_id = 20, .dir = PW_DIR_INGRESS, .proto = PW_PROTO_TCP, .port = 80
+	};
 	pol[0].val.rule_id = 7;
-	rg[0].key = (struct pw_pol_key){ .set_id = 1, .peer_id = 22, .dir = PW_DIR_INGRESS,
-					 .proto = PW_PROTO_UDP };
+	rg[0].key = (struct pw_pol_key){
+		.set_id = 1, .peer_id = 22, .dir = PW_DIR_INGRESS, .proto = PW_PROTO_UDP
+	};
 	rg[0].val.n = 1;
 	rg[0].val.r[0] = (struct pw_port_range){ .lo = 1000, .hi = 2000, .rule_id = 9 };
 	img.eps = eps;

@@ -24,7 +24,9 @@
 #include "podwall/model.h"
 
 static char data_dir[512];
-static const char *const pods[9] = { "x/a", "x/b", "x/c", "y/a", "y/b", "y/c", "z/a", "z/b", "z/c" };
+static const char *const pods[9] = {
+	"x/a", "x/b", "x/c", "y/a", "y/b", "y/c", "z/a", "z/b", "z/c"
+};
 
 static bool match(const char *pat, const char *pod)
 {
@@ -57,10 +59,12 @@ static int parse_expect(const char *path, struct probe *pr, int max)
 		if (sscanf(line, "probe %u/%15s", &port, p) == 2) {
 			assert_true(++n < max);
 			pr[n].port = (uint16_t)port;
-			pr[n].proto = !strcmp(p, "tcp") ? PW_PROTO_TCP
+			pr[n].proto = !strcmp(p, "tcp")	  ? PW_PROTO_TCP
 				      : !strcmp(p, "udp") ? PW_PROTO_UDP
 							  : PW_PROTO_SCTP;
-			pr[n].proto_name = !strcmp(p, "tcp") ? "tcp" : !strcmp(p, "udp") ? "udp" : "sctp";
+			pr[n].proto_name = !strcmp(p, "tcp")   ? "tcp"
+					   : !strcmp(p, "udp") ? "udp"
+							       : "sctp";
 			for (i = 0; i < 9; i++)
 				for (j = 0; j < 9; j++)
 					pr[n].allow[i][j] = true;
@@ -156,17 +160,20 @@ static void test_e2e_cases(void **state)
 					got = r.verdict == PW_VERDICT_ALLOW;
 					n_checks++;
 					if (got != pr[k].allow[i][j] && bad++ < 20)
-						fprintf(stderr, "%s: %s -> %s %u/%s: got %s, want %s\n",
+						fprintf(stderr,
+							"%s: %s -> %s %u/%s: got %s, want %s\n",
 							de->d_name, pods[i], pods[j], pr[k].port,
 							pr[k].proto_name, got ? "allow" : "deny",
 							pr[k].allow[i][j] ? "allow" : "deny");
 					/* the CLI on a sample: x/a's row and column */
 					if (have_ctl && (i == 0 || j == 0) && (i + j) % 2 == 1) {
-						int v = ctl_verdict(ctl, path, pods[i], pods[j], &pr[k]);
+						int v = ctl_verdict(ctl, path, pods[i], pods[j],
+								    &pr[k]);
 
 						n_ctl++;
 						if (v != (int)pr[k].allow[i][j] && bad++ < 20)
-							fprintf(stderr, "%s: podwallctl %s -> %s: %d\n",
+							fprintf(stderr,
+								"%s: podwallctl %s -> %s: %d\n",
 								de->d_name, pods[i], pods[j], v);
 					}
 				}

@@ -106,7 +106,8 @@ static void test_defaults(void **state)
 
 	(void)state;
 	m = load_str("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
-		     "spec:\n  egress: [{ports: [{port: 80}, {protocol: UDP}]}]\n", &d, 0);
+		     "spec:\n  egress: [{ports: [{port: 80}, {protocol: UDP}]}]\n",
+		     &d, 0);
 	p = m->policies[0];
 	assert_string_equal(p->ns, "default");
 	assert_true(p->types[PW_DIR_INGRESS]); /* the egress-only trap, as the API server */
@@ -126,7 +127,8 @@ static void test_defaults(void **state)
 
 	/* empty egress list: Ingress only */
 	m = load_str("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
-		     "spec:\n  podSelector: {}\n  egress: []\n", &d, 0);
+		     "spec:\n  podSelector: {}\n  egress: []\n",
+		     &d, 0);
 	assert_true(m->policies[0]->types[PW_DIR_INGRESS]);
 	assert_false(m->policies[0]->types[PW_DIR_EGRESS]);
 	pw_model_free(m);
@@ -141,10 +143,15 @@ static void test_host_bits_masked(void **state)
 	const struct pw_cidr *c;
 
 	(void)state;
-	m = load_str("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: x}\n"
-		     "spec:\n  ingress: [{from: [{ipBlock: {cidr: 10.1.2.3/4}}, {ipBlock: {cidr: 'fd00::1/64'}}]}]\n",
+	m = load_str("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, "
+		     "namespace: x}\n"
+		     "spec:\n  ingress: [{from: [{ipBlock: {cidr: 10.1.2.3/4}}, {ipBlock: {cidr: "
+		     "'fd00::1/64'}}]}]\n",
 		     &d, 0);
-	assert_true(has_diag(&d, PW_SEV_WARNING, "t.yaml:5:38: warning: NetworkPolicy x/p: spec.ingress[0].from[0].ipBlock.cidr: CIDR \"10.1.2.3/4\" has host bits set; using 0.0.0.0/4"));
+	assert_true(has_diag(
+		&d, PW_SEV_WARNING,
+		"t.yaml:5:38: warning: NetworkPolicy x/p: spec.ingress[0].from[0].ipBlock.cidr: "
+		"CIDR \"10.1.2.3/4\" has host bits set; using 0.0.0.0/4"));
 	c = &m->policies[0]->rules[0][0].peers[0].ipblock.cidr;
 	assert_string_equal(pw_cidr_str(&c->addr, c->plen, s, sizeof(s)), "0.0.0.0/4");
 	c = &m->policies[0]->rules[0][0].peers[1].ipblock.cidr;
@@ -162,7 +169,8 @@ static void test_list_and_multidoc(void **state)
 	m = load_str("---\n# comment\n---\napiVersion: v1\nkind: List\nitems:\n"
 		     "- {apiVersion: v1, kind: Namespace, metadata: {name: a}}\n"
 		     "- {apiVersion: v1, kind: ConfigMap, metadata: {name: c}}\n"
-		     "---\napiVersion: v1\nkind: PodList\nitems: [{apiVersion: v1, kind: Pod, metadata: {name: p, namespace: a}}]\n"
+		     "---\napiVersion: v1\nkind: PodList\nitems: [{apiVersion: v1, kind: Pod, "
+		     "metadata: {name: p, namespace: a}}]\n"
 		     "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n...\n",
 		     &d, 0);
 	assert_int_equal(m->n_nss, 2);
@@ -171,7 +179,9 @@ static void test_list_and_multidoc(void **state)
 	pw_model_free(m);
 	pw_diags_free(&d);
 	/* an old API version of a known kind is skipped, not misread */
-	m = load_str("apiVersion: extensions/v1beta1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {}\n", &d, 0);
+	m = load_str("apiVersion: extensions/v1beta1\nkind: NetworkPolicy\nmetadata: {name: "
+		     "p}\nspec: {}\n",
+		     &d, 0);
 	assert_int_equal(m->n_policies, 0);
 	assert_int_equal(d.n_warnings, 1);
 	pw_model_free(m);
@@ -185,14 +195,19 @@ static void test_pod_addresses(void **state)
 
 	(void)state;
 	m = load_str("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n"
-		     "status: {podIP: 10.0.0.1, podIPs: [{ip: 10.0.0.1}, {ip: 'fd00::1'}]}\n", &d, 0);
+		     "status: {podIP: 10.0.0.1, podIPs: [{ip: 10.0.0.1}, {ip: 'fd00::1'}]}\n",
+		     &d, 0);
 	assert_int_equal(m->pods[0]->n_addrs, 2);
 	assert_int_equal(m->pods[0]->phase, PW_PHASE_UNKNOWN);
 	assert_null(pw_pod_skip_reason(m->pods[0]));
 	pw_model_free(m);
 	pw_diags_free(&d);
-	load_str("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nstatus: {podIPs: [{ip: 10.0.0.1/24}]}\n", &d, -EINVAL);
-	assert_true(has_diag(&d, PW_SEV_ERROR, "t.yaml:4:24: error: Pod default/p: status.podIPs[0].ip: invalid IP address"));
+	load_str("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nstatus: {podIPs: [{ip: "
+		 "10.0.0.1/24}]}\n",
+		 &d, -EINVAL);
+	assert_true(has_diag(
+		&d, PW_SEV_ERROR,
+		"t.yaml:4:24: error: Pod default/p: status.podIPs[0].ip: invalid IP address"));
 	pw_diags_free(&d);
 }
 
@@ -262,7 +277,9 @@ static void test_all_errors_reported(void **state)
 
 static void test_limits(void **state)
 {
-	struct pw_limits l = { .max_labels = 2, .max_rules = 2, .max_objects = 3, .max_file_bytes = 4096 };
+	struct pw_limits l = {
+		.max_labels = 2, .max_rules = 2, .max_objects = 3, .max_file_bytes = 4096
+	};
 	struct pw_diags d;
 	struct pw_model *m = NULL;
 	const char *y;
@@ -272,24 +289,31 @@ static void test_limits(void **state)
 	pw_diags_init(&d);
 	y = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {a: b, c: d, e: f}}\n";
 	assert_int_equal(pw_model_load_buffer("t.yaml", y, strlen(y), &l, &m, &d), -EINVAL);
-	assert_true(has_diag(&d, PW_SEV_ERROR, "t.yaml:3:29: error: Pod default/p: metadata.labels: too many labels: 3 (limit 2)"));
+	assert_true(has_diag(&d, PW_SEV_ERROR,
+			     "t.yaml:3:29: error: Pod default/p: metadata.labels: too many labels: "
+			     "3 (limit 2)"));
 	pw_diags_free(&d);
 	pw_diags_init(&d);
-	y = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {ingress: [{}, {}], egress: [{}]}\n";
+	y = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: "
+	    "{ingress: [{}, {}], egress: [{}]}\n";
 	assert_int_equal(pw_model_load_buffer("t.yaml", y, strlen(y), &l, &m, &d), -EINVAL);
 	assert_true(has_diag(&d, PW_SEV_ERROR, "too many rules: 3 (limit 2)"));
 	pw_diags_free(&d);
 	pw_diags_init(&d);
-	y = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n"
-	    "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: c}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: d}\n";
+	y = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: v1\nkind: "
+	    "Namespace\nmetadata: {name: b}\n"
+	    "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: c}\n---\napiVersion: v1\nkind: "
+	    "Namespace\nmetadata: {name: d}\n";
 	assert_int_equal(pw_model_load_buffer("t.yaml", y, strlen(y), &l, &m, &d), -EINVAL);
-	assert_true(has_diag(&d, PW_SEV_ERROR, "t.yaml:13:1: error: Namespace d: too many objects (limit 3)"));
+	assert_true(has_diag(&d, PW_SEV_ERROR,
+			     "t.yaml:13:1: error: Namespace d: too many objects (limit 3)"));
 	pw_diags_free(&d);
 	pw_diags_init(&d);
 	big = calloc(1, 5000);
 	memset(big, '#', 4999);
 	assert_int_equal(pw_model_load_buffer("big.yaml", big, 4999, &l, &m, &d), -EINVAL);
-	assert_true(has_diag(&d, PW_SEV_ERROR, "big.yaml: error: file too large: 4999 bytes (limit 4096)"));
+	assert_true(has_diag(&d, PW_SEV_ERROR,
+			     "big.yaml: error: file too large: 4999 bytes (limit 4096)"));
 	free(big);
 	pw_diags_free(&d);
 }
@@ -300,13 +324,13 @@ static void test_alias_bomb(void **state)
 	struct pw_limits l = { .max_nodes = 100000 };
 	struct pw_diags d;
 	struct pw_model *m = NULL;
-	const char *y =
-		"a: &a [{apiVersion: v1, kind: Namespace, metadata: {name: x}}]\n"
-		"b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-		"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
-		"---\napiVersion: v1\nkind: List\nitems: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n";
-	const char *y2 =
-		"apiVersion: v1\nkind: List\nitems:\n- &n {apiVersion: v1, kind: Namespace, metadata: {name: x}}\n- *n\n";
+	const char *y = "a: &a [{apiVersion: v1, kind: Namespace, metadata: {name: x}}]\n"
+			"b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+			"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+			"---\napiVersion: v1\nkind: List\nitems: &d [*c, *c, *c, *c, *c, *c, *c, "
+			"*c, *c, *c]\n";
+	const char *y2 = "apiVersion: v1\nkind: List\nitems:\n- &n {apiVersion: v1, kind: "
+			 "Namespace, metadata: {name: x}}\n- *n\n";
 
 	(void)state;
 	pw_diags_init(&d);
@@ -346,7 +370,9 @@ static void test_dir_order_and_incremental(void **state)
 	pw_diags_init(&d);
 	assert_int_equal(pw_model_load_dir(dir, NULL, &m, &d), -EINVAL);
 	/* a.yml comes first: the duplicate is the one in b.yaml */
-	assert_true(has_diag(&d, PW_SEV_ERROR, "b.yaml:1:1: error: Pod x/p: metadata.name: duplicate object (first defined at"));
+	assert_true(has_diag(
+		&d, PW_SEV_ERROR,
+		"b.yaml:1:1: error: Pod x/p: metadata.name: duplicate object (first defined at"));
 	pw_diags_free(&d);
 
 	/* incremental: parse files separately, fix one, merge again */
