@@ -203,7 +203,10 @@ static void side_text(const struct pw_image *img, const char *what, const struct
 		size_t i;
 
 		printf(": no rule of");
-		json_array_foreach(a, i, v) printf("%s %s", i ? "," : "", json_string_value(v));
+		for (i = 0; i < json_array_size(a); i++) {
+			v = json_array_get(a, i);
+			printf("%s %s", i ? "," : "", json_string_value(v));
+		}
 		printf(" allows it%s\n", sd->verdict == PW_VERDICT_AUDIT ? " (audit: passed)" : "");
 		json_decref(a);
 		break;

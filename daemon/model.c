@@ -134,7 +134,7 @@ const char *pw_cidr_str(const union pw_addr *a, uint8_t plen, char *buf, size_t 
 	char s[INET6_ADDRSTRLEN];
 
 	if (pw_addr_is_v4(a) && plen >= 96)
-		snprintf(buf, len, "%s/%u", pw_addr_str(a, s, sizeof(s)), plen - 96);
+		snprintf(buf, len, "%s/%u", pw_addr_str(a, s, sizeof(s)), (unsigned)(plen - 96));
 	else
 		snprintf(buf, len, "%s/%u", inet_ntop(AF_INET6, a->b, s, sizeof(s)), plen);
 	return buf;
