@@ -6,6 +6,7 @@
  *   compile_s_<N>_pods        parse + compile wall time (best of 3)
  *   compile_rss_mb_<N>_pods   peak RSS of the child
  *   compile_entries_<N>_pods  pw_pol_v1 + pw_range_v1 entries
+ *   compile_adv_*            the same for the adversarial generator (<= 1k pods)
  * Usage: compile_bench [MAX_PODS]
  */
 #include <stdio.h>
@@ -38,8 +39,10 @@ struct result {
 	int ok;
 };
 
-static void run(unsigned pods, struct result *res)
+static void run(unsigned pods, int adversarial, struct result *res)
 {
+	/* the adversarial shape needs more than the map limits: measure it anyway */
+	struct pw_compile_opts co = { .max_pols = 100000000, .max_ranges = 10000000 };
 	struct gen_opts o = { .n_ns = 10,
 			      .n_pods = pods,
 			      .n_policies = 100,
@@ -47,8 +50,7 @@ static void run(unsigned pods, struct result *res)
 			      .v6 = 1,
 			      .odd_pods = 1 };
 	size_t len;
-	char *y = getenv("PW_BENCH_ADVERSARIAL") ? gen_yaml(42, &o, &len)
-						 : gen_yaml_cluster(42, &o, &len);
+	char *y = adversarial ? gen_yaml(42, &o, &len) : gen_yaml_cluster(42, &o, &len);
 	double best = 1e9, best_parse = 1e9;
 	struct rusage ru;
 	int i;
@@ -66,7 +68,7 @@ static void run(unsigned pods, struct result *res)
 			return;
 		}
 		t1 = now();
-		if (pw_compile(m, NULL, &img, &d)) {
+		if (pw_compile(m, adversarial ? &co : NULL, &img, &d)) {
 			pw_diags_print(&d, stderr, false);
 			return;
 		}
@@ -95,43 +97,50 @@ int main(int argc, char **argv)
 	static const char *const names[] = { "10", "100", "1k", "10k" };
 	unsigned max = argc > 1 ? (unsigned)atoi(argv[1]) : 10000;
 	size_t i;
-	int first = 1;
+	int first = 1, adv;
 
 	printf("{");
-	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && sizes[i] <= max; i++) {
-		int fds[2], status;
-		struct result r = {};
-		pid_t pid;
+	/* deployment-shaped up to 10k pods; adversarial (every pod unlike the
+	 * others) up to 1k: it grows with pods x identities */
+	for (adv = 0; adv < 2; adv++)
+		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]) && sizes[i] <= max &&
+			    (!adv || sizes[i] <= 1000);
+		     i++) {
+			const char *pfx = adv ? "compile_adv" : "compile";
+			int fds[2], status;
+			struct result r = {};
+			pid_t pid;
 
-		if (pipe(fds))
-			return 1;
-		pid = fork();
-		if (pid < 0)
-			return 1;
-		if (!pid) {
+			if (pipe(fds))
+				return 1;
+			pid = fork();
+			if (pid < 0)
+				return 1;
+			if (!pid) {
+				close(fds[0]);
+				run(sizes[i], adv, &r);
+				if (write(fds[1], &r, sizeof(r)) != sizeof(r))
+					_exit(1);
+				_exit(0);
+			}
+			close(fds[1]);
+			if (read(fds[0], &r, sizeof(r)) != sizeof(r))
+				r.ok = 0;
 			close(fds[0]);
-			run(sizes[i], &r);
-			if (write(fds[1], &r, sizeof(r)) != sizeof(r))
-				_exit(1);
-			_exit(0);
+			waitpid(pid, &status, 0);
+			if (!r.ok) {
+				fprintf(stderr, "compile_bench: %u pods failed\n", sizes[i]);
+				return 1;
+			}
+			printf("%s\"%s_s_%s_pods\": %.4f, \"%s_parse_s_%s_pods\": %.4f, "
+			       "\"%s_rss_mb_%s_pods\": %.1f, \"%s_entries_%s_pods\": %zu, "
+			       "\"%s_sets_%s_pods\": %zu, \"%s_identities_%s_pods\": %zu",
+			       first ? "" : ", ", pfx, names[i], r.secs, pfx, names[i],
+			       r.parse_secs, pfx, names[i], r.rss_mb, pfx, names[i], r.entries, pfx,
+			       names[i], r.sets, pfx, names[i], r.ids);
+			fflush(stdout);
+			first = 0;
 		}
-		close(fds[1]);
-		if (read(fds[0], &r, sizeof(r)) != sizeof(r))
-			r.ok = 0;
-		close(fds[0]);
-		waitpid(pid, &status, 0);
-		if (!r.ok) {
-			fprintf(stderr, "compile_bench: %u pods failed\n", sizes[i]);
-			return 1;
-		}
-		printf("%s\"compile_s_%s_pods\": %.4f, \"compile_parse_s_%s_pods\": %.4f, "
-		       "\"compile_rss_mb_%s_pods\": %.1f, \"compile_entries_%s_pods\": %zu, "
-		       "\"compile_sets_%s_pods\": %zu, \"compile_identities_%s_pods\": %zu",
-		       first ? "" : ", ", names[i], r.secs, names[i], r.parse_secs, names[i],
-		       r.rss_mb, names[i], r.entries, names[i], r.sets, names[i], r.ids);
-		fflush(stdout);
-		first = 0;
-	}
 	printf("}\n");
 	return 0;
 }
