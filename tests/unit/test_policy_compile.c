@@ -111,16 +111,14 @@ static void test_policytypes_egress_only_trap(void **state)
 static void test_union_of_policies(void **state)
 {
 	(void)state;
-	load(
-		TOPO NP("x", "p1") "  podSelector: {matchLabels: {pod: a}}\n  ingress: [{ports: "
-				   "[{port: 81}], from: [{namespaceSelector: {matchLabels: {ns: "
-				   "y}}}]}]\n" NP(
-					   "x",
-					   "p2") "  podSelector: {matchLabels: {pod: a}}\n  "
-						 "ingress: [{ports: [{port: 80}], from: "
-						 "[{namespaceSelector: {matchLabels: {ns: "
-						 "y}}}]}]\n" NP("x",
-								"deny") "  podSelector: {}\n  "
+	load(TOPO NP("x", "p1") "  podSelector: {matchLabels: {pod: a}}\n  ingress: [{ports: "
+				"[{port: 81}], from: [{namespaceSelector: {matchLabels: {ns: "
+				"y}}}]}]\n" NP(
+					"x", "p2") "  podSelector: {matchLabels: {pod: a}}\n  "
+						   "ingress: [{ports: [{port: 80}], from: "
+						   "[{namespaceSelector: {matchLabels: {ns: "
+						   "y}}}]}]\n" NP(
+							   "x", "deny") "  podSelector: {}\n  "
 									"policyTypes: [Ingress]\n");
 	assert_true(ok("y/a", "x/a", 80, TCP));
 	assert_true(ok("y/b", "x/a", 81, TCP));
@@ -478,6 +476,23 @@ static void test_not_endpoints(void **state)
 	done();
 }
 
+/* Two running pods claiming one address (pod churn): the first keeps it. */
+static void test_duplicate_address(void **state)
+{
+	(void)state;
+	load("apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: x}\nstatus: {phase: "
+	     "Running, podIP: 10.0.0.1}\n"
+	     "---\napiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: x}\nstatus: {phase: "
+	     "Running, podIPs: [{ip: 10.0.0.1}, {ip: 10.0.0.2}]}\n");
+	assert_int_equal(T.img->n_eps, 2);
+	assert_int_equal(T.diags.n_warnings, 1);
+	assert_non_null(strstr(T.diags.v[0].msg, "already belongs to pod x/a"));
+	assert_int_equal(pw_image_pod_by_addr(T.img, &T.m->pods[0]->addrs[0]), 0);
+	assert_int_equal(T.img->pods[1].n_eps, 1);
+	assert_int_equal(T.img->pods[1].identity, T.img->eps[1].val.identity);
+	done();
+}
+
 static void test_audit(void **state)
 {
 	struct pw_flow_result r;
@@ -625,6 +640,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_node_always_allowed),
 		cmocka_unit_test(test_not_endpoints),
+		cmocka_unit_test(test_duplicate_address),
 		cmocka_unit_test(test_audit),
 		cmocka_unit_test(test_rule_attribution),
 		cmocka_unit_test(test_sharing),
