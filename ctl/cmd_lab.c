@@ -194,8 +194,13 @@ static int lab_teardown(struct lab *lab, bool verbose)
 		lab->pods[i].server_pid = 0;
 	}
 	left = lab_net_down(lab, verbose);
-	if (left == 0)
+	if (left == 0) {
+		char log[512];
+
+		snprintf(log, sizeof(log), LAB_STATE_DIR "/lab-%s-podwalld.log", lab->name);
+		unlink(log);
 		lab_state_remove(lab->name);
+	}
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	return left;
@@ -331,6 +336,10 @@ static int daemon_start(struct lab *lab, char *err, size_t errlen)
 		if (interrupted)
 			break;
 		usleep(50000);
+	}
+	if (interrupted) {
+		snprintf(err, errlen, "interrupted by signal %d", (int)interrupted);
+		return -EINTR;
 	}
 	snprintf(err, errlen, "podwalld did not become ready within %d ms (socket %s; log %s)",
 		 DAEMON_READY_MS, lab->socket, logpath);
