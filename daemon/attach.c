@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* tc/XDP attachment and its pinned record: see attach.h. */
 #include <errno.h>
+#include <stdarg.h>
 #include <net/if.h>
 #include <string.h>
 #include <time.h>
@@ -69,6 +70,43 @@ static __u64 now_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Queries and detaches of hooks that may be empty: the kernel's "not found"
+ * is an expected answer, not something for libbpf to print. */
+static int quiet_print(enum libbpf_print_level l, const char *f, va_list ap)
+{
+	(void)l;
+	(void)f;
+	(void)ap;
+	return 0;
+}
+
+static int tc_query_quiet(struct bpf_tc_hook *h, struct bpf_tc_opts *o)
+{
+	libbpf_print_fn_t old = libbpf_set_print(quiet_print);
+	int err = bpf_tc_query(h, o);
+
+	libbpf_set_print(old);
+	return err;
+}
+
+static int tc_detach_quiet(struct bpf_tc_hook *h, struct bpf_tc_opts *o)
+{
+	libbpf_print_fn_t old = libbpf_set_print(quiet_print);
+	int err = bpf_tc_detach(h, o);
+
+	libbpf_set_print(old);
+	return err;
+}
+
+static int tc_destroy_quiet(struct bpf_tc_hook *h)
+{
+	libbpf_print_fn_t old = libbpf_set_print(quiet_print);
+	int err = bpf_tc_hook_destroy(h);
+
+	libbpf_set_print(old);
+	return err;
 }
 
 static int tc_hook_of(enum pw_att_hook hook, enum bpf_tc_attach_point *ret)
@@ -163,7 +201,7 @@ int pw_attach_query(int ifindex, enum pw_att_hook hook, __u32 *ret_prog_id)
 		return err;
 	LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex, .attach_point = ap);
 	LIBBPF_OPTS(bpf_tc_opts, o, .handle = PW_TC_HANDLE, .priority = PW_TC_PRIORITY);
-	err = bpf_tc_query(&h, &o);
+	err = tc_query_quiet(&h, &o);
 	if (err == -ENOENT || err == -EINVAL) {
 		*ret_prog_id = 0;
 		return 0;
@@ -275,7 +313,7 @@ int pw_detach_hook(int rec_fd, int ifindex, enum pw_att_hook hook)
 			return err;
 		LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex, .attach_point = ap);
 		LIBBPF_OPTS(bpf_tc_opts, o, .handle = PW_TC_HANDLE, .priority = PW_TC_PRIORITY);
-		err = bpf_tc_detach(&h, &o);
+		err = tc_detach_quiet(&h, &o);
 		if (err == -ENOENT || err == -EINVAL)
 			err = 0; /* nothing of ours there (or no clsact at all) */
 	}
@@ -305,7 +343,7 @@ int pw_detach_ifindex(int rec_fd, int ifindex)
 		    !pw_tc_count_others(ifindex, PW_ATT_TC_EGRESS, &eg) && in == 0 && eg == 0) {
 			LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex,
 				    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
-			err = bpf_tc_hook_destroy(&h);
+			err = tc_destroy_quiet(&h);
 			if (err && err != -ENOENT && err != -EINVAL)
 				first = err;
 		}
