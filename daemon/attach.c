@@ -109,6 +109,15 @@ static int tc_destroy_quiet(struct bpf_tc_hook *h)
 	return err;
 }
 
+static int tc_create_quiet(struct bpf_tc_hook *h)
+{
+	libbpf_print_fn_t old = libbpf_set_print(quiet_print);
+	int err = bpf_tc_hook_create(h);
+
+	libbpf_set_print(old);
+	return err;
+}
+
 static int tc_hook_of(enum pw_att_hook hook, enum bpf_tc_attach_point *ret)
 {
 	if (hook == PW_ATT_TC_INGRESS)
@@ -250,7 +259,7 @@ int pw_attach_hook(int rec_fd, int ifindex, enum pw_att_hook hook, int prog_fd, 
 		if (err)
 			return err;
 		LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex, .attach_point = ap);
-		err = bpf_tc_hook_create(&h);
+		err = tc_create_quiet(&h);
 		if (!err)
 			v.flags |= PW_ATT_F_CREATED_CLSACT;
 		else if (err != -EEXIST)

@@ -18,6 +18,7 @@
 
 #include "dkern_util.h"
 #include "loader.h"
+#include "eval_maps.h"
 #include "map_writer.h"
 
 static void quiet(int level, const char *fmt, ...)
@@ -67,6 +68,7 @@ static void image_n(struct pw_image *img, uint32_t npol, uint32_t rule_base)
 	eps[0].addr = v4(0x0a000001);
 	eps[0].val.identity = 16;
 	eps[0].val.set_id[0] = 1;
+	eps[0].val.set_flags[0] = PW_SET_PEER;
 	eps[1].addr = v4(0x0a000002);
 	eps[1].val.identity = 17;
 	img->eps = eps;
@@ -223,6 +225,57 @@ static void test_write_100k_entries(void **state)
 	assert_int_equal(pw_uninstall(dir, quiet), 0);
 }
 
+static void test_eval_over_live_maps(void **state)
+{
+	(void)state;
+	char dir[128];
+	struct pw_loader *l;
+	struct pw_mw *mw;
+	struct pw_eval_maps *em;
+	struct pw_image a, b;
+	struct pw_side eg, in;
+	uint32_t sid, did;
+	uint8_t v;
+	uint64_t epoch;
+	union pw_addr pod1 = v4(0x0a000001), pod2 = v4(0x0a000002);
+
+	DK_SKIP_UNLESS_READY();
+	assert_int_equal(open_loader("eval", dir, sizeof(dir), &l), 0);
+	assert_int_equal(pw_mw_open_bpf(l, &mw), 0);
+	assert_int_equal(pw_eval_maps_open(dir, &em), 0);
+	/* nothing written yet: not enforcing, everything allowed */
+	assert_int_equal(pw_eval_maps_flow(em, &pod2, &pod1, PW_PROTO_TCP, 81, &eg, &in, &sid,
+					   &did, &v, &epoch), 0);
+	assert_int_equal(v, PW_VERDICT_ALLOW);
+	image_n(&a, 10, 1000);
+	assert_int_equal(pw_mw_apply(mw, &a, NULL, NULL), 0);
+	assert_int_equal(pw_eval_maps_flow(em, &pod2, &pod1, PW_PROTO_TCP, 80, &eg, &in, &sid,
+					   &did, &v, &epoch), 0);
+	assert_int_equal(epoch, 1);
+	assert_int_equal(v, PW_VERDICT_ALLOW);
+	assert_int_equal(in.reason, PW_ALLOW_POLICY);
+	assert_int_equal(in.rule_id, 1001);
+	assert_int_equal(sid, 17);
+	assert_int_equal(did, 16);
+	assert_int_equal(pw_eval_maps_flow(em, &pod2, &pod1, PW_PROTO_TCP, 81, &eg, &in, &sid,
+					   &did, &v, &epoch), 0);
+	assert_int_equal(v, PW_VERDICT_DROP);
+	assert_int_equal(in.reason, PW_DROP_POLICY);
+	/* the next generation is what trace sees */
+	image_n(&b, 10, 2000);
+	assert_int_equal(pw_mw_apply(mw, &b, NULL, NULL), 0);
+	assert_int_equal(pw_eval_maps_flow(em, &pod2, &pod1, PW_PROTO_TCP, 80, &eg, &in, &sid,
+					   &did, &v, &epoch), 0);
+	assert_int_equal(in.rule_id, 2001);
+	pw_eval_maps_close(em);
+	free(a.pols);
+	free(b.pols);
+	pw_mw_free(mw);
+	pw_loader_close(l);
+	assert_int_equal(pw_uninstall(dir, quiet), 0);
+	assert_int_equal(pw_eval_maps_open(dir, &em), -ENOENT);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
@@ -236,6 +289,7 @@ int main(void)
 		cmocka_unit_test(test_two_generations_and_epoch),
 		cmocka_unit_test(test_grace_period_waits),
 		cmocka_unit_test(test_write_100k_entries),
+		cmocka_unit_test(test_eval_over_live_maps),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, teardown);
