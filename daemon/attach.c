@@ -18,8 +18,6 @@
 
 #include "attach.h"
 
-
-
 #ifndef TC_H_CLSACT
 #define TC_H_CLSACT TC_H_INGRESS
 #endif
@@ -309,9 +307,8 @@ int pw_detach_hook(int rec_fd, int ifindex, enum pw_att_hook hook)
 		if (err)
 			return err;
 		if (cur && cur == v.prog_id)
-			err = bpf_xdp_detach(ifindex, (v.flags & PW_ATT_F_XDP_SKB) ?
-							      XDP_FLAGS_SKB_MODE :
-							      0,
+			err = bpf_xdp_detach(ifindex,
+					     (v.flags & PW_ATT_F_XDP_SKB) ? XDP_FLAGS_SKB_MODE : 0,
 					     NULL);
 		/* else: not ours any more (someone replaced it); leave it */
 	} else {

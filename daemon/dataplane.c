@@ -51,9 +51,11 @@ static void dlog(struct pw_dp *dp, int level, const char *fmt, ...)
 
 int pw_dp_open(const struct pw_dp_opts *o, struct pw_dp **ret)
 {
-	struct pw_loader_opts lo = { .bpffs = o->bpffs, .migrate = o->migrate,
+	struct pw_loader_opts lo = { .bpffs = o->bpffs,
+				     .migrate = o->migrate,
 				     .tc_obj_path = o->tc_obj_path,
-				     .xdp_obj_path = o->xdp_obj_path, .log = o->log };
+				     .xdp_obj_path = o->xdp_obj_path,
+				     .log = o->log };
 	struct pw_dp *dp = calloc(1, sizeof(*dp));
 	int err;
 
@@ -246,7 +248,8 @@ static void attach_uplinks(struct pw_dp *dp)
 
 			if (fd < 0)
 				continue; /* this datapath build has no such program */
-			err = pw_attach_hook(dp->rec_fd, ifx, up[j].hook, fd, PW_ATT_F_UPLINK, NULL);
+			err = pw_attach_hook(dp->rec_fd, ifx, up[j].hook, fd, PW_ATT_F_UPLINK,
+					     NULL);
 			if (err)
 				dlog(dp, PW_LOG_ERR, "uplink %s: cannot attach %s: %s",
 				     dp->uplinks[i], up[j].prog, strerror(-err));
@@ -292,8 +295,8 @@ static int detach_unused(struct pw_dp *dp)
 static int same_view(const struct pw_dp *dp, const struct pw_mw_local *l, size_t n,
 		     const union pw_addr *h, size_t nh)
 {
-	return n == dp->n_local && nh == dp->n_host &&
-	       !memcmp(l, dp->local, n * sizeof(*l)) && !memcmp(h, dp->host, nh * sizeof(*h));
+	return n == dp->n_local && nh == dp->n_host && !memcmp(l, dp->local, n * sizeof(*l)) &&
+	       !memcmp(h, dp->host, nh * sizeof(*h));
 }
 
 static int sync(struct pw_dp *dp, int force, int *ret_changed)
@@ -404,8 +407,8 @@ int pw_dp_on_netlink(struct pw_dp *dp, int *ret_changed)
 
 int pw_dp_status(struct pw_dp *dp, json_t **ret)
 {
-	static const char *kn[PW_MW__KINDS] = { "endpoints", "interfaces", "prefixes",
-						"policy", "ranges" };
+	static const char *kn[PW_MW__KINDS] = { "endpoints", "interfaces", "prefixes", "policy",
+						"ranges" };
 	static const enum pw_map_id ids[PW_MW__KINDS] = { PW_MAP_EP, PW_MAP_IF, PW_MAP_PEER,
 							  PW_MAP_POL, PW_MAP_RANGE };
 	uint64_t epoch = pw_mw_epoch(dp->mw);
@@ -421,8 +424,8 @@ int pw_dp_status(struct pw_dp *dp, json_t **ret)
 		return -ENOMEM;
 	}
 	json_object_set_new(o, "bpffs", json_string(pw_loader_dir(dp->l)));
-	json_object_set_new(o, "mode", json_string(dp->state_flags & PW_STATE_AUDIT ? "audit" :
-										      "enforce"));
+	json_object_set_new(o, "mode",
+			    json_string(dp->state_flags & PW_STATE_AUDIT ? "audit" : "enforce"));
 	json_object_set_new(o, "hook", json_string(dp->hook_xdp ? "xdp" : "tc"));
 	json_object_set_new(o, "epoch", json_integer(epoch));
 	json_object_set_new(o, "enforcing",
@@ -432,15 +435,15 @@ int pw_dp_status(struct pw_dp *dp, json_t **ret)
 	for (int k = 0; k < PW_MW__KINDS; k++) {
 		json_object_set_new(ent, kn[k], json_integer(pw_mw_count(dp->mw, k, epoch & 1)));
 		json_object_set_new(max, kn[k], json_integer(pw_loader_map_max(dp->l, ids[k])));
-		json_object_set_new(upd, kn[k], json_integer(dp->last.updated[k] +
-							     dp->last.removed[k]));
+		json_object_set_new(upd, kn[k],
+				    json_integer(dp->last.updated[k] + dp->last.removed[k]));
 	}
 	json_object_set_new(o, "entries", ent);
 	json_object_set_new(o, "max_entries", max);
 	json_object_set_new(upd, "write_ms", json_real(dp->last.write_ns / 1e6));
 	json_object_set_new(upd, "grace_ms", json_real(dp->last.grace_ns / 1e6));
-	json_object_set_new(upd, "error", dp->last_err ? json_string(strerror(-dp->last_err)) :
-							 json_null());
+	json_object_set_new(upd, "error",
+			    dp->last_err ? json_string(strerror(-dp->last_err)) : json_null());
 	json_object_set_new(o, "last_update", upd);
 	for (size_t i = 0; i < dp->n_local; i++) {
 		uint32_t ifx = dp->local[i].ifindex;

@@ -90,8 +90,10 @@ static void default_log(int level, const char *fmt, ...)
 	if (level > PW_LOG_INFO)
 		return;
 	va_start(ap, fmt);
-	fprintf(stderr, "podwall: %s: ", level <= PW_LOG_ERR ? "error" :
-				     level == PW_LOG_WARN ? "warning" : "info");
+	fprintf(stderr, "podwall: %s: ",
+		level <= PW_LOG_ERR    ? "error"
+		: level == PW_LOG_WARN ? "warning"
+				       : "info");
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
@@ -196,8 +198,8 @@ static int path_join(char *buf, size_t len, const char *a, const char *b)
 }
 
 /* Compare a pinned map with the definition this build will create. */
-static int check_pin(struct pw_loader *l, const char *path, const char *name, __u32 type,
-		     __u32 key, __u32 val, __u32 max, __u32 flags, int *ret_mismatch)
+static int check_pin(struct pw_loader *l, const char *path, const char *name, __u32 type, __u32 key,
+		     __u32 val, __u32 max, __u32 flags, int *ret_mismatch)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
@@ -226,9 +228,9 @@ static int check_pin(struct pw_loader *l, const char *path, const char *name, __
 		*ret_mismatch = 1;
 		LOG(l, l->migrate ? PW_LOG_WARN : PW_LOG_ERR,
 		    "pinned map %s (%s) has a different layout: %s%s", name, path, why,
-		    l->migrate ? "; migrating: it is recreated empty" :
-					 "; refusing to reinterpret it (use --migrate to replace it, "
-					 "or --uninstall)");
+		    l->migrate ? "; migrating: it is recreated empty"
+			       : "; refusing to reinterpret it (use --migrate to replace it, "
+				 "or --uninstall)");
 	}
 out:
 	close(fd);
@@ -294,8 +296,7 @@ static int check_object_pins(struct pw_loader *l, struct bpf_object *obj)
 	struct bpf_map *map;
 	int err, bad = 0;
 
-	bpf_object__for_each_map(map, obj)
-	{
+	bpf_object__for_each_map (map, obj) {
 		const char *name = bpf_map__name(map);
 		int id, mismatch;
 
@@ -308,7 +309,8 @@ static int check_object_pins(struct pw_loader *l, struct bpf_object *obj)
 		     bpf_map__value_size(map) != map_specs[id].value_size)) {
 			/* The object disagrees with abi.h: a build error, not a pin issue. */
 			LOG(l, PW_LOG_ERR,
-			    "BPF object %s declares map %s with type %u key %u value %u, abi.h says "
+			    "BPF object %s declares map %s with type %u key %u value %u, abi.h "
+			    "says "
 			    "type %u key %u value %u",
 			    bpf_object__name(obj), name, bpf_map__type(map), bpf_map__key_size(map),
 			    bpf_map__value_size(map), map_specs[id].type, map_specs[id].key_size,
@@ -362,8 +364,8 @@ static int open_object(struct pw_loader *l, const char *path, int xdp, struct bp
 			    xdp ? "podwall_xdp" : "podwall_tc");
 			return -ENOENT;
 		}
-		LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = xdp ? "podwall_xdp" :
-									   "podwall_tc");
+		LIBBPF_OPTS(bpf_object_open_opts, oo,
+			    .object_name = xdp ? "podwall_xdp" : "podwall_tc");
 		obj = bpf_object__open_mem(buf, sz, &oo);
 	}
 	err = libbpf_get_error(obj);
@@ -387,8 +389,7 @@ static int pin_programs(struct pw_loader *l, struct bpf_object *obj)
 		return err;
 	if (mkdir(dir, 0700) && errno != EEXIST)
 		return -errno;
-	bpf_object__for_each_program(prog, obj)
-	{
+	bpf_object__for_each_program (prog, obj) {
 		err = path_join(path, sizeof(path), dir, bpf_program__name(prog));
 		if (err)
 			return err;
@@ -415,8 +416,8 @@ static int open_attach_record(struct pw_loader *l)
 	err = path_join(path, sizeof(path), l->dir, s->name);
 	if (err)
 		return err;
-	err = check_pin(l, path, s->name, s->type, s->key_size, s->value_size, PW_ATTACH_MAX_ENTRIES,
-			0, &mismatch);
+	err = check_pin(l, path, s->name, s->type, s->key_size, s->value_size,
+			PW_ATTACH_MAX_ENTRIES, 0, &mismatch);
 	if (err)
 		return err;
 	if (mismatch) {
@@ -449,8 +450,7 @@ static int collect_maps(struct pw_loader *l)
 
 		if (!l->objs[o])
 			continue;
-		bpf_object__for_each_map(map, l->objs[o])
-		{
+		bpf_object__for_each_map (map, l->objs[o]) {
 			int id = map_id_by_name(bpf_map__name(map));
 
 			if (id < 0 || l->map_fds[id] >= 0)
@@ -475,8 +475,8 @@ static int map_state(struct pw_loader *l)
 		return -ENOENT;
 	}
 	l->state_len = (sizeof(struct pw_state) + page - 1) / page * page;
-	p = mmap(NULL, l->state_len, PROT_READ | PROT_WRITE, MAP_SHARED,
-		 l->map_fds[PW_MAP_STATE], 0);
+	p = mmap(NULL, l->state_len, PROT_READ | PROT_WRITE, MAP_SHARED, l->map_fds[PW_MAP_STATE],
+		 0);
 	if (p == MAP_FAILED) {
 		LOG(l, PW_LOG_ERR, "cannot mmap pw_state_v1 (BPF_F_MMAPABLE missing?): %s",
 		    strerror(errno));
@@ -508,15 +508,13 @@ int pw_loader_open(const struct pw_loader_opts *opts, struct pw_loader **ret)
 
 	err = pw_bpffs_prepare(l->dir);
 	if (err) {
-		LOG(l, PW_LOG_ERR, "cannot prepare bpffs directory %s: %s", l->dir,
-		    strerror(-err));
+		LOG(l, PW_LOG_ERR, "cannot prepare bpffs directory %s: %s", l->dir, strerror(-err));
 		goto fail;
 	}
 	err = pw_dir_lock(l->dir, &l->lock_fd);
 	if (err) {
 		LOG(l, PW_LOG_ERR, "%s: %s", l->dir,
-		    err == -EBUSY ? "another podwalld holds this bpffs directory" :
-				    strerror(-err));
+		    err == -EBUSY ? "another podwalld holds this bpffs directory" : strerror(-err));
 		goto fail;
 	}
 	err = check_abi(l);
@@ -676,8 +674,8 @@ int pw_uninstall(const char *bpffs, void (*log)(int level, const char *fmt, ...)
 	err = pw_dir_lock(bpffs, &lock_fd);
 	if (err) {
 		LOG(&tmp, PW_LOG_ERR, "%s: %s", bpffs,
-		    err == -EBUSY ? "a podwalld is running on this directory; stop it first" :
-				    strerror(-err));
+		    err == -EBUSY ? "a podwalld is running on this directory; stop it first"
+				  : strerror(-err));
 		return err;
 	}
 	err = path_join(path, sizeof(path), bpffs, PW_ATTACH_MAP_NAME);

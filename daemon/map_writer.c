@@ -474,7 +474,8 @@ static int build_generation(struct build *b, const struct pw_image *img,
 	}
 	for (size_t i = 0; i < img->n_prefixes; i++) {
 		const struct pw_img_prefix *p = &img->prefixes[i];
-		struct pw_peer_key k = { .prefixlen = 32 + p->plen, .slot = b->slot,
+		struct pw_peer_key k = { .prefixlen = 32 + p->plen,
+					 .slot = b->slot,
 					 .addr = p->addr };
 
 		if (p->plen > 128)
@@ -514,8 +515,8 @@ static int flush_batch(struct pw_mw *mw, enum pw_mw_kind k, int del, const uint8
 	int err;
 
 	while (n) {
-		err = del ? mw->ops->remove(mw->ctx, k, keys, n, &done) :
-			    mw->ops->update(mw->ctx, k, keys, vals, n, &done);
+		err = del ? mw->ops->remove(mw->ctx, k, keys, n, &done)
+			  : mw->ops->update(mw->ctx, k, keys, vals, n, &done);
 		if (err)
 			return err;
 		if (done == 0 || done > n)
@@ -727,7 +728,8 @@ static int bpf_update(void *c, enum pw_mw_kind k, const void *keys, const void *
 	}
 	for (i = 0; i < n; i++) {
 		if (bpf_map_update_elem(x->fds[k], (const uint8_t *)keys + (size_t)i * kinds[k].ksz,
-					(const uint8_t *)vals + (size_t)i * kinds[k].vsz, BPF_ANY)) {
+					(const uint8_t *)vals + (size_t)i * kinds[k].vsz,
+					BPF_ANY)) {
 			if (i)
 				break;
 			return -errno;
@@ -737,8 +739,7 @@ static int bpf_update(void *c, enum pw_mw_kind k, const void *keys, const void *
 	return 0;
 }
 
-static int bpf_remove(void *c, enum pw_mw_kind k, const void *keys, uint32_t n,
-		      uint32_t *ret_done)
+static int bpf_remove(void *c, enum pw_mw_kind k, const void *keys, uint32_t n, uint32_t *ret_done)
 {
 	struct bpf_ctx *x = c;
 	uint32_t i;
@@ -763,7 +764,8 @@ static int bpf_remove(void *c, enum pw_mw_kind k, const void *keys, uint32_t n,
 		}
 	}
 	for (i = 0; i < n; i++) {
-		if (bpf_map_delete_elem(x->fds[k], (const uint8_t *)keys + (size_t)i * kinds[k].ksz) &&
+		if (bpf_map_delete_elem(x->fds[k],
+					(const uint8_t *)keys + (size_t)i * kinds[k].ksz) &&
 		    errno != ENOENT) {
 			if (i)
 				break;
@@ -895,7 +897,7 @@ static void bpf_ctx_free(void *c)
 int pw_mw_open_bpf(struct pw_loader *l, struct pw_mw **ret)
 {
 	static const enum pw_map_id ids[PW_MW__KINDS] = {
-		[PW_MW_EP] = PW_MAP_EP,	    [PW_MW_IF] = PW_MAP_IF,	  [PW_MW_PEER] = PW_MAP_PEER,
+		[PW_MW_EP] = PW_MAP_EP,	  [PW_MW_IF] = PW_MAP_IF,	[PW_MW_PEER] = PW_MAP_PEER,
 		[PW_MW_POL] = PW_MAP_POL, [PW_MW_RANGE] = PW_MAP_RANGE,
 	};
 	struct bpf_ctx *x;

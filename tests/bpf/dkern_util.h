@@ -74,13 +74,13 @@ static void dk_bpffs_name(char *buf, size_t len, const char *what)
 	snprintf(buf, len, "/sys/fs/bpf/pwtest-dkern-%s-%d-%d", what, (int)getpid(), n++);
 }
 
-#define DK_SKIP_UNLESS_READY()                                                                     \
-	do {                                                                                       \
-		const char *why_ = dk_prepare();                                                   \
-		if (why_) {                                                                        \
-			print_message("skip: %s\n", why_);                                         \
-			skip();                                                                    \
-		}                                                                                  \
+#define DK_SKIP_UNLESS_READY()                             \
+	do {                                               \
+		const char *why_ = dk_prepare();           \
+		if (why_) {                                \
+			print_message("skip: %s\n", why_); \
+			skip();                            \
+		}                                          \
 	} while (0)
 
 #endif

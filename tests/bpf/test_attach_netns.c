@@ -137,9 +137,9 @@ static void test_discovery_routed_bridged_annotation(void **state)
 	assert_string_equal(kind, "bridge");
 	assert_int_equal(pw_nl_host_addrs(nl, &host, &nh), 0);
 	for (size_t i = 0; i < nh; i++)
-		found |= !memcmp(&host[i], &(union pw_addr){ .b = { [10] = 0xff, [11] = 0xff, 10,
-								       78, 0, 254 } },
-				 16);
+		found |= !memcmp(
+			&host[i],
+			&(union pw_addr){ .b = { [10] = 0xff, [11] = 0xff, 10, 78, 0, 254 } }, 16);
 	assert_true(found);
 	free(host);
 	pw_nl_close(nl);
@@ -182,8 +182,9 @@ static void test_attach_reattach_events_uninstall(void **state)
 
 	DK_SKIP_UNLESS_READY();
 	dk_bpffs_name(dir, sizeof(dir), "attach");
-	struct pw_dp_opts o = { .bpffs = dir, .tc_obj_path = dk_objs.tc,
-				.xdp_obj_path = dk_objs.xdp, .log = quiet };
+	struct pw_dp_opts o = {
+		.bpffs = dir, .tc_obj_path = dk_objs.tc, .xdp_obj_path = dk_objs.xdp, .log = quiet
+	};
 	a0 = if_nametoindex("dkA0");
 	b0 = if_nametoindex("dkB0");
 	/* someone else's clsact on dkA0 */

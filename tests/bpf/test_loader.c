@@ -63,8 +63,9 @@ static void test_fresh_load_pins_everything(void **state)
 
 	DK_SKIP_UNLESS_READY();
 	dk_bpffs_name(dir, sizeof(dir), "fresh");
-	struct pw_loader_opts o = { .bpffs = dir, .tc_obj_path = dk_objs.tc,
-				    .xdp_obj_path = dk_objs.xdp, .log = quiet };
+	struct pw_loader_opts o = {
+		.bpffs = dir, .tc_obj_path = dk_objs.tc, .xdp_obj_path = dk_objs.xdp, .log = quiet
+	};
 	assert_int_equal(pw_loader_open(&o, &l), 0);
 	assert_false(pw_loader_adopted(l));
 	for (int i = 0; i < PW_MAP__COUNT; i++) {
@@ -98,8 +99,9 @@ static void test_readopt_same_maps_and_lock(void **state)
 
 	DK_SKIP_UNLESS_READY();
 	dk_bpffs_name(dir, sizeof(dir), "adopt");
-	struct pw_loader_opts o = { .bpffs = dir, .tc_obj_path = dk_objs.tc,
-				    .xdp_obj_path = dk_objs.xdp, .log = quiet };
+	struct pw_loader_opts o = {
+		.bpffs = dir, .tc_obj_path = dk_objs.tc, .xdp_obj_path = dk_objs.xdp, .log = quiet
+	};
 	assert_int_equal(pw_loader_open(&o, &l), 0);
 	ep_id = map_id(pw_loader_map_fd(l, PW_MAP_EP));
 	/* a second instance on the same directory is refused */
@@ -127,8 +129,9 @@ static void test_layout_mismatch_refused_then_migrated(void **state)
 	DK_SKIP_UNLESS_READY();
 	dk_bpffs_name(dir, sizeof(dir), "mismatch");
 	/* pins made by a "different build" whose pw_ep_v1 value is 8 bytes */
-	struct pw_loader_opts bad = { .bpffs = dir, .tc_obj_path = dk_objs.bad, .no_xdp = 1,
-				      .log = quiet };
+	struct pw_loader_opts bad = {
+		.bpffs = dir, .tc_obj_path = dk_objs.bad, .no_xdp = 1, .log = quiet
+	};
 	/* the loader refuses an object that disagrees with abi.h */
 	assert_int_equal(pw_loader_open(&bad, &l), -EPROTO);
 	/* so make the stale pin by hand */
@@ -141,8 +144,9 @@ static void test_layout_mismatch_refused_then_migrated(void **state)
 	ep_id = map_id(fd);
 	close(fd);
 
-	struct pw_loader_opts o = { .bpffs = dir, .tc_obj_path = dk_objs.tc,
-				    .xdp_obj_path = dk_objs.xdp, .log = capture };
+	struct pw_loader_opts o = {
+		.bpffs = dir, .tc_obj_path = dk_objs.tc, .xdp_obj_path = dk_objs.xdp, .log = capture
+	};
 	last_err[0] = 0;
 	assert_int_equal(pw_loader_open(&o, &l), -EPROTO);
 	assert_non_null(strstr(last_err, "pw_ep_v1"));

@@ -43,8 +43,9 @@ static union pw_addr v4(uint32_t a)
 static int open_loader(const char *what, char *dir, size_t len, struct pw_loader **l)
 {
 	dk_bpffs_name(dir, len, what);
-	struct pw_loader_opts o = { .bpffs = dir, .tc_obj_path = dk_objs.tc, .no_xdp = 1,
-				    .log = quiet };
+	struct pw_loader_opts o = {
+		.bpffs = dir, .tc_obj_path = dk_objs.tc, .no_xdp = 1, .log = quiet
+	};
 	return pw_loader_open(&o, l);
 }
 
@@ -82,8 +83,11 @@ static void image_n(struct pw_image *img, uint32_t npol, uint32_t rule_base)
 
 static uint32_t rule_of(int fd, uint32_t slot, uint32_t i)
 {
-	struct pw_pol_key k = { .slot = slot, .set_id = 1 + i / 1000, .peer_id = 16 + i % 1000,
-				.proto = PW_PROTO_TCP, .port = 80 };
+	struct pw_pol_key k = { .slot = slot,
+				.set_id = 1 + i / 1000,
+				.peer_id = 16 + i % 1000,
+				.proto = PW_PROTO_TCP,
+				.port = 80 };
 	struct pw_pol_val v;
 
 	if (bpf_map_lookup_elem(fd, &k, &v))
@@ -142,8 +146,9 @@ static void test_two_generations_and_epoch(void **state)
 	/* restart: a new writer re-adopts both slots; gen 4 (b) into slot 0 is a no-op */
 	pw_mw_free(mw);
 	pw_loader_close(l);
-	struct pw_loader_opts o = { .bpffs = dir, .tc_obj_path = dk_objs.tc, .no_xdp = 1,
-				    .log = quiet };
+	struct pw_loader_opts o = {
+		.bpffs = dir, .tc_obj_path = dk_objs.tc, .no_xdp = 1, .log = quiet
+	};
 	assert_int_equal(pw_loader_open(&o, &l), 0);
 	assert_int_equal(pw_mw_open_bpf(l, &mw), 0);
 	assert_int_equal(pw_mw_epoch(mw), 3);
@@ -244,28 +249,32 @@ static void test_eval_over_live_maps(void **state)
 	assert_int_equal(pw_mw_open_bpf(l, &mw), 0);
 	assert_int_equal(pw_eval_maps_open(dir, &em), 0);
 	/* nothing written yet: not enforcing, everything allowed */
-	assert_int_equal(pw_eval_maps_flow(em, &pod2, &pod1, PW_PROTO_TCP, 81, &eg, &in, &sid,
-					   &did, &v, &epoch), 0);
+	assert_int_equal(pw_eval_maps_flow(em, &pod2, &pod1, PW_PROTO_TCP, 81, &eg, &in, &sid, &did,
+					   &v, &epoch),
+			 0);
 	assert_int_equal(v, PW_VERDICT_ALLOW);
 	image_n(&a, 10, 1000);
 	assert_int_equal(pw_mw_apply(mw, &a, NULL, NULL), 0);
-	assert_int_equal(pw_eval_maps_flow(em, &pod2, &pod1, PW_PROTO_TCP, 80, &eg, &in, &sid,
-					   &did, &v, &epoch), 0);
+	assert_int_equal(pw_eval_maps_flow(em, &pod2, &pod1, PW_PROTO_TCP, 80, &eg, &in, &sid, &did,
+					   &v, &epoch),
+			 0);
 	assert_int_equal(epoch, 1);
 	assert_int_equal(v, PW_VERDICT_ALLOW);
 	assert_int_equal(in.reason, PW_ALLOW_POLICY);
 	assert_int_equal(in.rule_id, 1001);
 	assert_int_equal(sid, 17);
 	assert_int_equal(did, 16);
-	assert_int_equal(pw_eval_maps_flow(em, &pod2, &pod1, PW_PROTO_TCP, 81, &eg, &in, &sid,
-					   &did, &v, &epoch), 0);
+	assert_int_equal(pw_eval_maps_flow(em, &pod2, &pod1, PW_PROTO_TCP, 81, &eg, &in, &sid, &did,
+					   &v, &epoch),
+			 0);
 	assert_int_equal(v, PW_VERDICT_DROP);
 	assert_int_equal(in.reason, PW_DROP_POLICY);
 	/* the next generation is what trace sees */
 	image_n(&b, 10, 2000);
 	assert_int_equal(pw_mw_apply(mw, &b, NULL, NULL), 0);
-	assert_int_equal(pw_eval_maps_flow(em, &pod2, &pod1, PW_PROTO_TCP, 80, &eg, &in, &sid,
-					   &did, &v, &epoch), 0);
+	assert_int_equal(pw_eval_maps_flow(em, &pod2, &pod1, PW_PROTO_TCP, 80, &eg, &in, &sid, &did,
+					   &v, &epoch),
+			 0);
 	assert_int_equal(in.rule_id, 2001);
 	pw_eval_maps_close(em);
 	free(a.pols);
