@@ -110,6 +110,10 @@ void pw_jtext(const json_t *v, char *buf, size_t len)
 	if (!len)
 		return;
 	buf[0] = 0;
+	if (!v) {
+		snprintf(buf, len, "-");
+		return;
+	}
 	switch (json_typeof(v)) {
 	case JSON_STRING:
 		snprintf(buf, len, "%s", json_string_value(v));
