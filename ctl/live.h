@@ -12,10 +12,10 @@
 
 #include "pinned.h"
 
-#define PW_DAEMON_DOWN 1
+#define PW_DAEMON_DOWN (-1) /* distinct from every exit status */
 
 /*
- * Send `req` (reference stolen) to the daemon.  0 with the reply; 1
+ * Send `req` (reference stolen) to the daemon.  0 with the reply; -1
  * (PW_DAEMON_DOWN) if no daemon listens on pw_socket_path; otherwise a
  * reported failure: the return is the exit status to return (after
  * pw_error()).  A reply {"error": ...} is reported and returns PW_EXIT_FAIL.
