@@ -65,7 +65,9 @@ emit_labels() {
 # quote a scalar that YAML would otherwise read as a non-string
 yaml_scalar() {
 	case "$1" in
-	'' | true | false | yes | no | on | off | null | '~' | [0-9]* | *:* | *' '*) printf '"%s"' "$1" ;;
+	# YAML 1.1 reads y/n/yes/no/on/off/true/false (any case), null and numbers as non-strings
+	'' | [yYnN] | [yY]es | YES | [nN]o | NO | [oO]n | ON | [oO]ff | OFF | [tT]rue | TRUE | [fF]alse | FALSE | \
+		null | Null | NULL | '~' | [0-9+.-]* | *:* | *' '* | *'#'*) printf '"%s"' "$1" ;;
 	*) printf '%s' "$1" ;;
 	esac
 }
@@ -79,7 +81,7 @@ kind: Namespace
 metadata:
   labels:
 $(emit_labels '    ' "kubernetes.io/metadata.name=$ns" "$@")
-  name: $ns
+  name: $(yaml_scalar "$ns")
 spec:
   finalizers:
   - kubernetes
@@ -135,8 +137,8 @@ kind: Pod
 metadata:
   labels:
 $(emit_labels '    ' "pod=$name" "$@")
-  name: $name
-  namespace: $ns
+  name: $(yaml_scalar "$name")
+  namespace: $(yaml_scalar "$ns")
 spec:
   containers:
 P
