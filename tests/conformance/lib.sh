@@ -127,14 +127,13 @@ sync_dir() {
 # json_top_string JSON KEY: the value of a top-level string member (nested objects and
 # arrays are removed first, so a per-side "verdict" inside them is never taken)
 json_top_string() {
-	local s=${1//$'\n'/ } prev key=$2
+	local s=${1//$'\n'/ } key=$2
 	[[ $s == *'{'* ]] || return 1
 	s=${s#*\{}
 	s=${s%\}*}
-	while :; do
-		prev=$s
-		s=$(sed -E 's/\{[^{}]*\}/_/g; s/\[[^][]*\]/_/g' <<<"$s")
-		[[ $s == "$prev" ]] && break
+	# innermost objects/arrays first, until none is left (pure bash: no fork per call)
+	while [[ $s =~ \{[^{}]*\} || $s =~ \[[^][]*\] ]]; do
+		s=${s/"${BASH_REMATCH[0]}"/_}
 	done
 	[[ $s =~ \"$key\"[[:space:]]*:[[:space:]]*\"([^\"]*)\" ]] || return 1
 	echo "${BASH_REMATCH[1]}"
