@@ -8,11 +8,15 @@
 #include "../daemon/policy_compile.h"
 #include "podwall/model.h"
 #include "podwallctl.h"
+#include "cmd_policy_live.h"
 
 static void policy_help(void)
 {
-	printf("Usage: podwallctl policy check DIR\n"
+	printf("Usage: podwallctl policy { list | show NS/NAME | check DIR }\n"
 	       "\n"
+	       "  list        policies in force (from the daemon; policy sets from the\n"
+	       "              pinned maps when it is not running)\n"
+	       "  show NS/NAME  one policy with its compiled rules and entry counts\n"
 	       "  check DIR   parse, validate and compile every *.yaml/*.yml of DIR;\n"
 	       "              exit 0 when valid, 1 listing every error as file:line:col\n");
 }
@@ -21,7 +25,8 @@ static json_t *diag_json(const struct pw_diag *d)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "severity", json_string(d->sev == PW_SEV_ERROR ? "error" : "warning"));
+	json_object_set_new(o, "severity",
+			    json_string(d->sev == PW_SEV_ERROR ? "error" : "warning"));
 	json_object_set_new(o, "file", d->file ? json_string(d->file) : json_null());
 	json_object_set_new(o, "line", json_integer(d->line));
 	json_object_set_new(o, "col", json_integer(d->col));
@@ -40,7 +45,8 @@ static int policy_check(int argc, char **argv)
 	size_t i;
 
 	if (argc != 1)
-		return pw_error(PW_EXIT_USAGE, "policy check: expected one directory (policy check DIR)");
+		return pw_error(PW_EXIT_USAGE,
+				"policy check: expected one directory (policy check DIR)");
 	pw_diags_init(&diags);
 	r = pw_model_load_dir(argv[0], NULL, &m, &diags);
 	if (!r)
@@ -54,7 +60,8 @@ static int policy_check(int argc, char **argv)
 					      diag_json(&diags.v[i]));
 		json_object_set_new(o, "valid", json_boolean(!r));
 		if (r) {
-			char *first = diags.n_errors && diags.n ? pw_diag_format(&diags.v[0]) : NULL;
+			char *first =
+				diags.n_errors && diags.n ? pw_diag_format(&diags.v[0]) : NULL;
 
 			json_object_set_new(o, "error",
 					    json_string(first ? first : strerror(r < 0 ? -r : r)));
@@ -69,17 +76,21 @@ static int policy_check(int argc, char **argv)
 		}
 		if (img) {
 			json_object_set_new(o, "endpoints", json_integer((json_int_t)img->n_eps));
-			json_object_set_new(o, "policy_sets", json_integer((json_int_t)img->n_sets));
+			json_object_set_new(o, "policy_sets",
+					    json_integer((json_int_t)img->n_sets));
 			json_object_set_new(o, "identities", json_integer((json_int_t)img->n_ids));
-			json_object_set_new(o, "prefixes", json_integer((json_int_t)img->n_prefixes));
-			json_object_set_new(o, "entries",
-					    json_integer((json_int_t)(img->n_pols + img->n_ranges)));
+			json_object_set_new(o, "prefixes",
+					    json_integer((json_int_t)img->n_prefixes));
+			json_object_set_new(
+				o, "entries",
+				json_integer((json_int_t)(img->n_pols + img->n_ranges)));
 		}
 		pw_json_print(o);
 	} else {
 		pw_diags_print(&diags, stderr, pw_color);
 		if (!r)
-			printf("%s: valid: %zu namespaces, %zu pods, %zu policies -> %zu endpoints, "
+			printf("%s: valid: %zu namespaces, %zu pods, %zu policies -> %zu "
+			       "endpoints, "
 			       "%zu policy sets, %zu identities, %zu prefixes, %zu entries\n",
 			       argv[0], m->n_nss, m->n_pods, m->n_policies, img->n_eps, img->n_sets,
 			       img->n_ids, img->n_prefixes, img->n_pols + img->n_ranges);
@@ -98,6 +109,9 @@ static int policy_check(int argc, char **argv)
 int do_policy(int argc, char **argv)
 {
 	static const struct pw_cmd cmds[] = {
+		{ "list", cmd_policy_list,
+		  "list        policies in force with their entry counts" },
+		{ "show", cmd_policy_show, "show NS/NAME  one policy with its compiled rules" },
 		{ "check", policy_check, "check DIR   validate a policy directory" },
 		{ NULL, NULL, NULL },
 	};
