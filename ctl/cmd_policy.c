@@ -8,11 +8,15 @@
 #include "../daemon/policy_compile.h"
 #include "podwall/model.h"
 #include "podwallctl.h"
+#include "cmd_policy_live.h"
 
 static void policy_help(void)
 {
-	printf("Usage: podwallctl policy check DIR\n"
+	printf("Usage: podwallctl policy { list | show NS/NAME | check DIR }\n"
 	       "\n"
+	       "  list        policies in force (from the daemon; policy sets from the\n"
+	       "              pinned maps when it is not running)\n"
+	       "  show NS/NAME  one policy with its compiled rules and entry counts\n"
 	       "  check DIR   parse, validate and compile every *.yaml/*.yml of DIR;\n"
 	       "              exit 0 when valid, 1 listing every error as file:line:col\n");
 }
@@ -105,6 +109,9 @@ static int policy_check(int argc, char **argv)
 int do_policy(int argc, char **argv)
 {
 	static const struct pw_cmd cmds[] = {
+		{ "list", cmd_policy_list,
+		  "list        policies in force with their entry counts" },
+		{ "show", cmd_policy_show, "show NS/NAME  one policy with its compiled rules" },
 		{ "check", policy_check, "check DIR   validate a policy directory" },
 		{ NULL, NULL, NULL },
 	};
