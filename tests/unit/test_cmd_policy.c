@@ -73,7 +73,7 @@ static void test_usage(void **state)
 	assert_int_equal(ctl_run("policy check"), 2);
 	assert_int_equal(ctl_run("policy frobnicate"), 2);
 	assert_int_equal(ctl_run("policy help"), 0);
-	assert_non_null(strstr(ctl_out, "policy check DIR"));
+	assert_non_null(strstr(ctl_out, "check DIR"));
 	assert_int_equal(ctl_run("--bogus"), 2);
 	assert_int_equal(ctl_run(""), 2);
 	assert_int_equal(ctl_run("nosuchobject"), 2);
