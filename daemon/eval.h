@@ -33,13 +33,13 @@ struct pw_eval_ops {
 struct pw_eval_backend {
 	const struct pw_eval_ops *ops;
 	void *ctx;
-	uint32_t slot;	      /* slot to read (0 for an image) */
+	uint32_t slot; /* slot to read (0 for an image) */
 	uint32_t state_flags; /* PW_STATE_* (PW_STATE_AUDIT for global audit) */
 };
 
 struct pw_flow_result {
-	uint8_t verdict;	/* combined enum pw_verdict */
-	struct pw_side egress;	/* at the source */
+	uint8_t verdict; /* combined enum pw_verdict */
+	struct pw_side egress; /* at the source */
 	struct pw_side ingress; /* at the destination */
 	uint32_t src_id;
 	uint32_t dst_id;

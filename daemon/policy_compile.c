@@ -163,7 +163,7 @@ struct pname {
 
 struct ident {
 	uint32_t id;
-	long sig;	    /* index in sigs */
+	long sig; /* index in sigs */
 	uint32_t first_pod; /* UINT32_MAX when not a pod identity */
 	uint32_t n_pods;
 };
@@ -199,7 +199,7 @@ struct cc {
 
 	struct atom *atoms;
 	size_t n_atoms;
-	size_t sig_bytes;	   /* bitset bytes */
+	size_t sig_bytes; /* bitset bytes */
 	uint32_t (*rule_atoms)[2]; /* per rule id - 1: first atom, count */
 
 	struct pname *pn_out; /* names used by egress rules */

@@ -35,7 +35,7 @@ struct pctx {
 	const struct pw_limits *lim;
 	struct pw_model *part;
 	size_t caps[3]; /* nss, pods, policies */
-	size_t budget;	/* nodes left */
+	size_t budget; /* nodes left */
 	size_t n_cidrs;
 	char object[600]; /* "Pod x/a" */
 	char path[MAX_PATH_LEN];

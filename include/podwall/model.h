@@ -32,8 +32,8 @@
 
 struct pw_pos {
 	const char *file; /* owned by the model (pw_model.files) or the diags */
-	int line;	  /* 1-based; 0 = unknown */
-	int col;	  /* 1-based */
+	int line; /* 1-based; 0 = unknown */
+	int col; /* 1-based */
 };
 
 enum pw_severity {
@@ -47,7 +47,7 @@ struct pw_diag {
 	int line;
 	int col;
 	char *object; /* "Pod x/a", "NetworkPolicy x/deny", or NULL */
-	char *field;  /* "spec.ingress[0].ports[1].endPort", or NULL */
+	char *field; /* "spec.ingress[0].ports[1].endPort", or NULL */
 	char *msg;
 };
 
@@ -75,17 +75,17 @@ void pw_diags_print(const struct pw_diags *d, FILE *f, bool color);
 
 struct pw_limits {
 	size_t max_file_bytes; /* one file (default 64 MiB) */
-	size_t max_files;      /* files in the directory (default 10000) */
-	size_t max_objects;    /* Namespace+Pod+NetworkPolicy objects (default 100000) */
-	size_t max_rules;      /* ingress+egress rules in one policy (default 1000) */
-	size_t max_peers;      /* peers in one rule (default 1000) */
-	size_t max_ports;      /* ports in one rule (default 1000) */
-	size_t max_cidrs;      /* ipBlock cidr+except entries over all policies (default 100000) */
-	size_t max_labels;     /* labels of one object or selector (default 256) */
-	size_t max_exprs;      /* matchExpressions of one selector, values of one
-				  expression (default 256) */
-	size_t max_addrs;      /* addresses of one pod (default 16) */
-	size_t max_cports;     /* container ports of one pod (default 1024) */
+	size_t max_files; /* files in the directory (default 10000) */
+	size_t max_objects; /* Namespace+Pod+NetworkPolicy objects (default 100000) */
+	size_t max_rules; /* ingress+egress rules in one policy (default 1000) */
+	size_t max_peers; /* peers in one rule (default 1000) */
+	size_t max_ports; /* ports in one rule (default 1000) */
+	size_t max_cidrs; /* ipBlock cidr+except entries over all policies (default 100000) */
+	size_t max_labels; /* labels of one object or selector (default 256) */
+	size_t max_exprs; /* matchExpressions of one selector, values of one
+			     expression (default 256) */
+	size_t max_addrs; /* addresses of one pod (default 16) */
+	size_t max_cports; /* container ports of one pod (default 1024) */
 	size_t max_nodes; /* YAML nodes visited in one file (default 10M; bounds alias bombs) */
 };
 
@@ -130,7 +130,7 @@ struct pw_selector {
 
 struct pw_cidr {
 	union pw_addr addr; /* masked to plen */
-	uint8_t plen;	    /* 0..128 in the IPv4-mapped space */
+	uint8_t plen; /* 0..128 in the IPv4-mapped space */
 	bool v4;
 	struct pw_pos pos;
 };
@@ -152,9 +152,9 @@ struct pw_peer {
 };
 
 struct pw_port {
-	uint8_t proto;	   /* PW_PROTO_TCP/UDP/SCTP (TCP when not given) */
-	uint16_t port;	   /* 0 = every port of proto (no `port`) or named */
-	char *name;	   /* named port, or NULL */
+	uint8_t proto; /* PW_PROTO_TCP/UDP/SCTP (TCP when not given) */
+	uint16_t port; /* 0 = every port of proto (no `port`) or named */
+	char *name; /* named port, or NULL */
 	uint16_t end_port; /* 0 = none; else >= port */
 	struct pw_pos pos;
 };
@@ -170,10 +170,10 @@ struct pw_rule {
 struct pw_policy {
 	char *ns;
 	char *name;
-	struct pw_pos pos;	    /* the object's start */
+	struct pw_pos pos; /* the object's start */
 	struct pw_selector pod_sel; /* spec.podSelector (present; may be empty) */
-	bool types[2];		    /* effective policyTypes, indexed by PW_DIR_* */
-	struct pw_rule *rules[2];   /* spec.ingress / spec.egress by PW_DIR_* */
+	bool types[2]; /* effective policyTypes, indexed by PW_DIR_* */
+	struct pw_rule *rules[2]; /* spec.ingress / spec.egress by PW_DIR_* */
 	size_t n_rules[2];
 	bool audit; /* metadata.annotations["podwall.io/audit"] == "true" */
 };
@@ -205,14 +205,14 @@ struct pw_pod {
 	char *phase_text; /* status.phase as written, or NULL */
 	bool host_network;
 	char *node_name; /* spec.nodeName or NULL */
-	char *iface;	 /* annotation podwall.io/interface or NULL */
+	char *iface; /* annotation podwall.io/interface or NULL */
 };
 
 struct pw_ns {
 	char *name;
-	struct pw_pos pos;	 /* line 0 when implicit */
+	struct pw_pos pos; /* line 0 when implicit */
 	struct pw_labels labels; /* always includes kubernetes.io/metadata.name */
-	bool defined;		 /* a Namespace object exists */
+	bool defined; /* a Namespace object exists */
 };
 
 struct pw_model {

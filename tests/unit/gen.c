@@ -19,8 +19,8 @@ struct gen_opts {
 	unsigned n_pods;
 	unsigned n_policies;
 	unsigned max_rules; /* per direction */
-	int v6;		    /* give some pods IPv6 addresses */
-	int odd_pods;	    /* include hostNetwork / Succeeded / no-IP pods */
+	int v6; /* give some pods IPv6 addresses */
+	int odd_pods; /* include hostNetwork / Succeeded / no-IP pods */
 };
 
 struct gen_buf {
