@@ -165,7 +165,7 @@ asan:
 	@scripts/deps.sh
 	@$(MAKE) --no-print-directory B=build-asan \
 		EXTRA_CFLAGS='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
-		EXTRA_LDFLAGS='-fsanitize=address,undefined' unit-tests
+		EXTRA_LDFLAGS='-fsanitize=address,undefined' all unit-tests
 	@BUILD_DIR=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run.sh unit
 
@@ -178,7 +178,7 @@ format-check:
 
 lint:
 	$(CPPCHECK) --error-exitcode=1 --enable=warning,portability --inline-suppr -q \
-		-I include -D_GNU_SOURCE daemon ctl
+		--library=scripts/cppcheck.cfg -I include -D_GNU_SOURCE daemon ctl
 
 demo:
 	@scripts/deps.sh

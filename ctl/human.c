@@ -331,7 +331,7 @@ int pw_opts_parse(const char *cmd, const struct pw_opt *opts, int argc, char **a
 	size_t sl = 2;
 
 	memset(lo, 0, sizeof(lo));
-	for (n = 0; opts[n].name && n < PW_MAX_OPTS; n++) {
+	for (n = 0; n < PW_MAX_OPTS && opts[n].name; n++) {
 		lo[n].name = opts[n].name;
 		lo[n].has_arg = opts[n].has_arg ? required_argument : no_argument;
 		lo[n].flag = NULL;

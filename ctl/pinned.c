@@ -315,7 +315,7 @@ int pw_pinned_rule_counters(struct pw_pinned *p, struct pw_pinned_rcnt **ret, si
 /* Count keys; the walk is bounded by max_entries in case entries churn. */
 static int count_keys(int fd, uint32_t key_size, uint32_t max, uint32_t *ret)
 {
-	char a[256], b[256];
+	char a[256] = { 0 }, b[256] = { 0 };
 	void *prev = NULL, *next = a;
 	uint32_t n = 0;
 
@@ -503,7 +503,7 @@ int pw_ctl_addr_parse(const char *s, union pw_addr *ret)
 int pw_pinned_attachments(struct pw_pinned *p, struct pw_pinned_att **ret, size_t *ret_n)
 {
 	struct vec v = { .size = sizeof(struct pw_pinned_att) };
-	struct pw_pinned_att_key a, b, *prev = NULL, *next = &a;
+	struct pw_pinned_att_key a = { 0 }, b = { 0 }, *prev = NULL, *next = &a;
 	int fd = p->fd[M_ATT];
 	uint32_t guard = 0;
 

@@ -179,7 +179,8 @@ int pw_nl_process(struct pw_nl *nl, struct pw_nl_changes *ret)
 
 	if (!nl->ev)
 		return -EBADF;
-	nl->cur = &c;
+	/* the callbacks collect into c; reset to NULL before returning */
+	nl->cur = &c; // cppcheck-suppress autoVariables
 	for (int i = 0; i < 4096; i++) { /* bounded: the rest waits for the next wakeup */
 		err = nl_recvmsgs_default(nl->ev);
 		if (err == -NLE_AGAIN) {
