@@ -1042,7 +1042,7 @@ static void usage(void)
 		"  --attach none|tc-drop|xdp-drop|pw-tc|pw-xdp|pw-uplink  --pin BPFFS-DIR\n"
 		"  --entries N --ndst N --nports N --nflows N --windows N --window-ms MS\n"
 		"  --warmup-ms MS --cpu N --swaps N --trials N --objdir BUILD --label S\n"
-		"  --bench-obj PWB.BPF.O --peer-if DEV --dport PORT\n");
+		"  --bench-obj PWB.BPF.O --peer-if DEV --dport PORT --allow\n");
 }
 
 int main(int argc, char **argv)
@@ -1055,7 +1055,7 @@ int main(int argc, char **argv)
 		{ "window-ms", 1, 0, 'W' }, { "warmup-ms", 1, 0, 'u' }, { "cpu", 1, 0, 'c' },
 		{ "swaps", 1, 0, 's' },	   { "trials", 1, 0, 't' },  { "objdir", 1, 0, 'O' },
 		{ "label", 1, 0, 'l' },	   { "bench-obj", 1, 0, 'B' }, { "peer-if", 1, 0, 'i' },
-		{ "dport", 1, 0, 'D' },	   { 0 }
+		{ "dport", 1, 0, 'D' },	   { "allow", 0, 0, 'A' },   { 0 }
 	};
 	const char *cmd;
 	int c;
@@ -1090,6 +1090,7 @@ int main(int argc, char **argv)
 		case 'B': o.benchobj = optarg; break;
 		case 'i': o.peer_if = optarg; break;
 		case 'D': o.dport = (uint16_t)atoi(optarg); break;
+		case 'A': o.allow = 1; break;
 		default: usage(); return 2;
 		}
 	}
