@@ -62,6 +62,7 @@ struct pwb_cfg {
 struct opts {
 	const char *pod_ns, *node_ns, *gen_if, *rx_if, *fwd_if, *attach, *objdir, *pin, *label;
 	const char *benchobj, *peer_if;
+	const char *pair; /* tc-drop | xdp-drop: alternate windows with this floor */
 	int windows, window_ms, warmup_ms, entries, cpu, swaps, trials;
 	uint32_t ndst, nflows, nsrc;
 	uint16_t dport, nports;
@@ -477,12 +478,21 @@ static double pct(double *v, int n, double p)
 static int tc_attach(int ifindex, int fd, enum bpf_tc_attach_point where)
 {
 	LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex, .attach_point = where);
-	LIBBPF_OPTS(bpf_tc_opts, to, .prog_fd = fd);
+	LIBBPF_OPTS(bpf_tc_opts, to, .prog_fd = fd, .handle = 1, .priority = 1,
+		    .flags = BPF_TC_F_REPLACE);
 	int err = bpf_tc_hook_create(&h);
 
 	if (err && err != -EEXIST)
 		return err;
 	return bpf_tc_attach(&h, &to);
+}
+
+static int tc_remove(int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, h, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, to, .handle = 1, .priority = 1);
+
+	return bpf_tc_detach(&h, &to);
 }
 
 static void tc_detach(int ifindex)
@@ -499,8 +509,29 @@ struct rig {
 	struct gen g;
 	int rx_ifindex;
 	int xdp_attached, tc_attached;
+	int subject_fd; /* the program under test, -1 for none (netfilter) */
 	uint32_t dbase;
 };
+
+/* Put the paired floor (on) or the subject (off) on the host veth. */
+static int rig_floor(struct rig *r, int on)
+{
+	int xdp = !strcmp(o.pair, "xdp-drop");
+	int floor = prog_fd(r->pwb, xdp ? "pwb_xdp_drop" : "pwb_tc_drop");
+
+	if (xdp) {
+		if (on)
+			return bpf_xdp_attach(r->rx_ifindex, floor, XDP_FLAGS_DRV_MODE, NULL);
+		if (r->xdp_attached)
+			return bpf_xdp_attach(r->rx_ifindex, r->subject_fd, XDP_FLAGS_DRV_MODE, NULL);
+		return bpf_xdp_detach(r->rx_ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	}
+	if (on)
+		return tc_attach(r->rx_ifindex, floor, BPF_TC_INGRESS);
+	if (r->tc_attached)
+		return tc_attach(r->rx_ifindex, r->subject_fd, BPF_TC_INGRESS);
+	return tc_remove(r->rx_ifindex);
+}
 
 static int rig_setup(struct rig *r)
 {
@@ -510,6 +541,7 @@ static int rig_setup(struct rig *r)
 	int err, cfg_fd;
 
 	memset(r, 0, sizeof(*r));
+	r->subject_fd = -1;
 	if (!o.pod_ns || !o.node_ns || !o.rx_if) {
 		fprintf(stderr, "pwbench: --pod-ns, --node-ns and --rx-if are required\n");
 		return -EINVAL;
@@ -584,6 +616,7 @@ static int rig_setup(struct rig *r)
 		}
 		if (fd < 0)
 			return -ENOENT;
+		r->subject_fd = fd;
 		if (r->tc_attached)
 			err = tc_attach(r->rx_ifindex, fd, BPF_TC_INGRESS);
 		else
@@ -599,9 +632,9 @@ static int rig_setup(struct rig *r)
 
 static void rig_teardown(struct rig *r)
 {
-	if (r->tc_attached)
+	if (r->tc_attached || o.pair)
 		tc_detach(r->rx_ifindex);
-	if (r->xdp_attached)
+	if (r->xdp_attached || o.pair)
 		bpf_xdp_detach(r->rx_ifindex, XDP_FLAGS_DRV_MODE, NULL);
 	if (r->have_pw)
 		pw_close(&r->pw);
@@ -658,6 +691,8 @@ static int cmd_gen(void)
 	struct devstat a, b, f0 = {}, f1 = {}, end;
 	struct win w[MAX_WINDOWS];
 	double pps[MAX_WINDOWS], ns[MAX_WINDOWS], cpu[MAX_WINDOWS];
+	double fpps[MAX_WINDOWS] = {}, rat[MAX_WINDOWS] = {};
+	int nf = 0;
 	uint64_t g1, t0, t1, c0, c1, dsum = 0, drop0 = 0, drop1 = 0, allow0 = 0, allow1 = 0;
 	uint64_t start_rx, start_gen;
 	int err, n = 0, drop_fd;
@@ -688,6 +723,23 @@ static int cmd_gen(void)
 	}
 	/* whole-run counters start after the warm-up */
 	for (int i = 0; i < o.windows; i++) {
+		if (o.pair) {
+			/* floor window, then the subject's window right after */
+			if ((err = rig_floor(&r, 1))) {
+				fprintf(stderr, "pwbench: pair: %s\n", strerror(-err));
+				break;
+			}
+			sleep_ms(30);
+			dev_stats(o.rx_if, &a);
+			t0 = now_ns();
+			sleep_ms(o.window_ms);
+			dev_stats(o.rx_if, &b);
+			t1 = now_ns();
+			fpps[nf++] = (double)(b.rx - a.rx) * 1e9 / (double)(t1 - t0);
+			if ((err = rig_floor(&r, 0)))
+				break;
+			sleep_ms(30);
+		}
 		t0 = now_ns();
 		c0 = cpu_busy_ns(o.cpu);
 		dev_stats(o.rx_if, &a);
@@ -701,6 +753,8 @@ static int cmd_gen(void)
 		w[n].ns_per_pkt = 1e9 / w[n].pps;
 		w[n].cpu_ns = (double)(c1 - c0) / (double)(b.rx - a.rx);
 		pps[n] = w[n].pps;
+		if (o.pair && nf == n + 1 && fpps[n] > 0)
+			rat[n] = w[n].pps / fpps[n];
 		ns[n] = w[n].ns_per_pkt;
 		cpu[n] = w[n].cpu_ns;
 		n++;
@@ -726,7 +780,8 @@ static int cmd_gen(void)
 	       "\"pps_med\":%.0f,\"pps_p10\":%.0f,\"ns_med\":%.2f,\"ns_p90\":%.2f,"
 	       "\"cpu_ns_med\":%.2f,\"cpu_ns_p90\":%.2f,\"generated\":%llu,\"rx\":%llu,"
 	       "\"gen_lost\":%lld,\"rx_dropped\":%llu,\"fwd_tx\":%llu,\"own_drop\":%llu,"
-	       "\"pw_drop\":%llu,\"pw_allow\":%llu}\n",
+	       "\"pw_drop\":%llu,\"pw_allow\":%llu,\"pair\":\"%s\",\"floor_pps_med\":%.0f,"
+	       "\"vs_floor_med\":%.4f,\"vs_floor_p10\":%.4f}\n",
 	       o.label, o.attach ? o.attach : "none", o.entries, n, pct(pps, n, 0.5),
 	       pct(pps, n, 0.1), pct(ns, n, 0.5), pct(ns, n, 0.9), pct(cpu, n, 0.5),
 	       pct(cpu, n, 0.9), (unsigned long long)(g1 - start_gen),
@@ -734,7 +789,9 @@ static int cmd_gen(void)
 	       (long long)((g1 - start_gen) - (end.rx - start_rx)),
 	       (unsigned long long)(end.rx_drop - a.rx_drop),
 	       (unsigned long long)(f1.tx - f0.tx), (unsigned long long)dsum,
-	       (unsigned long long)(drop1 - drop0), (unsigned long long)(allow1 - allow0));
+	       (unsigned long long)(drop1 - drop0), (unsigned long long)(allow1 - allow0),
+	       o.pair ? o.pair : "", pct(fpps, nf, 0.5), pct(rat, o.pair ? n : 0, 0.5),
+	       pct(rat, o.pair ? n : 0, 0.1));
 	err = n ? 0 : -EIO;
 	if (!n)
 		fprintf(stderr, "pwbench: %s: the host veth received nothing\n", o.label);
@@ -1055,7 +1112,8 @@ int main(int argc, char **argv)
 		{ "window-ms", 1, 0, 'W' }, { "warmup-ms", 1, 0, 'u' }, { "cpu", 1, 0, 'c' },
 		{ "swaps", 1, 0, 's' },	   { "trials", 1, 0, 't' },  { "objdir", 1, 0, 'O' },
 		{ "label", 1, 0, 'l' },	   { "bench-obj", 1, 0, 'B' }, { "peer-if", 1, 0, 'i' },
-		{ "dport", 1, 0, 'D' },	   { "allow", 0, 0, 'A' },   { 0 }
+		{ "dport", 1, 0, 'D' },	   { "allow", 0, 0, 'A' },   { "pair", 1, 0, 'R' },
+		{ 0 }
 	};
 	const char *cmd;
 	int c;
@@ -1091,6 +1149,7 @@ int main(int argc, char **argv)
 		case 'i': o.peer_if = optarg; break;
 		case 'D': o.dport = (uint16_t)atoi(optarg); break;
 		case 'A': o.allow = 1; break;
+		case 'R': o.pair = optarg; break;
 		default: usage(); return 2;
 		}
 	}

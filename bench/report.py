@@ -115,17 +115,22 @@ def main():
     for k, v in rate.items():
         lost = v["gen_lost"]
         dropper = None
+        floor_drops = v["own_drop"] if v.get("pair") else 0
         if v["attach"] in ("tc-drop", "xdp-drop"):
             dropper = v["own_drop"]
         elif v["attach"].startswith("pw-") and not k.startswith("pw_tc_allow"):
-            dropper = v["pw_drop"]
+            dropper = v["pw_drop"] + floor_drops
         elif "nf_drop" in v:
-            dropper = v["nf_drop"]
+            dropper = v["nf_drop"] + floor_drops
         ok = abs(lost) <= RING
         msg = "%d generated, %d received" % (v["generated"], v["rx"])
         if dropper is not None:
             ok = ok and abs(dropper - v["rx"]) <= max(RING, v["rx"] // 1000)
-            msg += ", %d dropped by the enforcement" % dropper
+            if floor_drops:
+                msg += ", %d dropped by the enforcement + %d by the paired floor" % (
+                    dropper - floor_drops, floor_drops)
+            else:
+                msg += ", %d dropped by the enforcement" % dropper
         elif k == "none_fwd" or k.startswith("pw_tc_allow"):
             ok = ok and abs(v["fwd_tx"] - v["rx"]) <= max(RING, v["rx"] // 100)
             msg += ", %d forwarded" % v["fwd_tx"]
@@ -154,19 +159,34 @@ def main():
     def pw_at(n):  # podwall at n entries, else at the largest size measured
         return pps("pw_tc_%d" % n) if pps("pw_tc_%d" % n) else (pps(pw_max) if pw_max else None)
 
-    ratio("deny_pps_vs_tc_floor", pps("pw_tc_100000"), floor_tc)
-    for n in pw_sizes:
-        ratio("deny_pps_vs_tc_floor_%d" % n, pps("pw_tc_%d" % n), floor_tc)
-    ratio("deny_pps_vs_nft", pw_at(10000), pps("nft_netdev_10000"))
-    ratio("deny_pps_vs_nft_forward_10k", pw_at(10000), pps("nft_fwd_10000"))
-    ratio("xdp_prefilter_vs_xdp_floor", pps("pw_uplink_10000"), pps("xdp_floor"))
-    ratio("xdp_pod_hook_vs_xdp_floor", pps("pw_xdp_10000"), pps("xdp_floor"))
-    ratio("deny_pps_vs_iptables_1k", pw_at(1000), pps("ipt_legacy_1000"), 2)
-    ratio("deny_pps_vs_iptables_10k", pw_at(10000), pps("ipt_legacy_10000"), 2)
-    ratio("deny_pps_vs_iptables_nft_1k", pw_at(1000), pps("ipt_nft_1000"), 2)
-    ratio("deny_pps_vs_iptables_nft_10k", pw_at(10000), pps("ipt_nft_10000"), 2)
-    ratio("deny_pps_vs_ipset_10k", pw_at(10000), pps("ipset_10000"), 2)
-    ratio("deny_pps_growth_10_to_100k", pps("pw_tc_10"), pps("pw_tc_100000"))
+    # Paired ratios: each run's windows alternate with a floor's windows
+    # (same lab, same hook point), so drift cancels; comparisons between two
+    # enforcements are ratios of their paired ratios to the same floor.
+    def vf(label):
+        d = rate.get(label)
+        return d["vs_floor_med"] if d and d.get("pair") and d.get("vs_floor_med") else None
+
+    def vf_pw(n):
+        return vf("pw_tc_%d" % n) if vf("pw_tc_%d" % n) else (vf(pw_max) if pw_max else None)
+
+    def put(name, v, nd=3):
+        if v is not None:
+            res[name] = round(v, nd)
+
+    put("deny_pps_vs_tc_floor", vf("pw_tc_100000"))
+    for k in rate:
+        if vf(k):
+            put("paired_vs_floor_" + k, vf(k))
+    ratio("deny_pps_vs_nft", vf_pw(10000), vf("nft_netdev_10000"))
+    ratio("deny_pps_vs_nft_forward_10k", vf_pw(10000), vf("nft_fwd_10000"))
+    put("xdp_prefilter_vs_xdp_floor", vf("pw_uplink_10000"))
+    put("xdp_pod_hook_vs_xdp_floor", vf("pw_xdp_10000"))
+    ratio("deny_pps_vs_iptables_1k", vf_pw(1000), vf("ipt_legacy_1000"), 2)
+    ratio("deny_pps_vs_iptables_10k", vf_pw(10000), vf("ipt_legacy_10000"), 2)
+    ratio("deny_pps_vs_iptables_nft_1k", vf_pw(1000), vf("ipt_nft_1000"), 2)
+    ratio("deny_pps_vs_iptables_nft_10k", vf_pw(10000), vf("ipt_nft_10000"), 2)
+    ratio("deny_pps_vs_ipset_10k", vf_pw(10000), vf("ipset_10000"), 2)
+    ratio("deny_pps_growth_10_to_100k", vf("pw_tc_10"), vf("pw_tc_100000"))
     ratio("allow_pps_vs_none", pps("pw_tc_allow_10000"), pps("none_fwd"))
     ratio("nft_netdev_vs_tc_floor_10k", pps("nft_netdev_10000"), floor_tc)
     for k in rate:
@@ -384,19 +404,25 @@ plot '%s' using 1:2 with linespoints lw 2 title 'podwall tc'
              "pw_cnt_v1, nft rule counter, iptables DROP rule counter).  Policies: N allow "
              "entries/rules/elements that the traffic never matches, then drop (the deny path "
              "walks the whole policy).\n" % ("4096", RING))
-    L.append("| scenario | Mpps (median) | ns/pkt median | ns/pkt p90 | CPU ns/pkt | vs tc floor | accounting |")
+    L.append("| scenario | Mpps (median) | ns/pkt median | ns/pkt p90 | CPU ns/pkt | paired floor: Mpps, ratio median (p10) | accounting |")
     L.append("|---|---|---|---|---|---|---|")
     for k, v in bars:
         d = rate[k]
         ok, msg = acct[k]
         L.append("| %s | %.3f | %.0f | %.0f | %.0f | %s | %s%s |" % (
             nice(k), d["pps_med"] / 1e6, d["ns_med"], d["ns_p90"], d["cpu_ns_med"],
-            "%.2f" % (d["pps_med"] / floor_tc) if floor_tc else "-", "ok: " if ok else "**MISMATCH**: ", msg))
+            "%s %.3f, **%.3f** (%.3f)" % (d["pair"], d["floor_pps_med"] / 1e6, d["vs_floor_med"], d["vs_floor_p10"])
+            if d.get("pair") else "-", "ok: " if ok else "**MISMATCH**: ", msg))
     if "tc_floor_drift" in res:
         L.append("\nThe tc floor was run first and again last: end/start = %.3f (machine drift "
                  "during the run); ratios use the geometric mean of the two.\n" % res["tc_floor_drift"])
     for title, path in plots:
         L.append("\n### %s\n\n![%s](%s)\n" % (title, title, path))
+    L.append("\nPaired runs alternate windows of the enforcement with windows of a drop-all floor "
+             "(tc-drop on the host veth's tc ingress, before netfilter; xdp-drop on its XDP hook) in "
+             "the same lab; the ratio is taken per pair of adjacent windows, so the machine's drift "
+             "cancels.  `deny_pps_vs_nft` and `deny_pps_vs_iptables_*` are ratios of those paired "
+             "ratios.\n")
     L.append("## Allowed TCP throughput (iperf3, pod A -> node -> pod B)\n")
     if tn or tp:
         L.append("| setup | Gbit/s (median) | runs |")
