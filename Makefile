@@ -173,8 +173,11 @@ bench:
 	@if [ -x scripts/bench.sh ]; then BUILD_DIR=$(B) scripts/bench.sh; \
 	else echo "bench: scripts/bench.sh not present"; fi
 
+SEEDS ?= 20
 conformance:
-	@scripts/conformance.sh
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory all tests
+	@SEEDS=$(SEEDS) scripts/conformance.sh
 
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/sbin
