@@ -30,8 +30,7 @@ int pw_caps_drop(bool keep_sys_admin)
 	if (!caps)
 		return -errno;
 	if (cap_set_flag(caps, CAP_PERMITTED, n_keep, keep, CAP_SET) < 0 ||
-	    cap_set_flag(caps, CAP_EFFECTIVE, n_keep, keep, CAP_SET) < 0 ||
-	    cap_set_proc(caps) < 0)
+	    cap_set_flag(caps, CAP_EFFECTIVE, n_keep, keep, CAP_SET) < 0 || cap_set_proc(caps) < 0)
 		r = -errno;
 	cap_free(caps);
 	/* No ambient or inheritable capabilities leak into anything exec'd. */

@@ -54,18 +54,17 @@ static json_t *cmd_status(void *ctx, const json_t *req)
 		json_pack("{s:I,s:I,s:f,s:b,s:b,s:o,s:o,s:o}", "reloads", (json_int_t)rs.reloads,
 			  "errors", (json_int_t)rs.errors, "last_duration_s",
 			  (double)rs.last_duration_ns / 1e9, "last_ok", rs.last_ok, "watching",
-			  rs.watching, "last_ok_time", time_or_null(rs.last_ok_ns), "last_error_time",
-			  time_or_null(rs.last_error_ns), "last_error",
+			  rs.watching, "last_ok_time", time_or_null(rs.last_ok_ns),
+			  "last_error_time", time_or_null(rs.last_error_ns), "last_error",
 			  rs.last_error ? json_string(rs.last_error) : json_null()));
 	if (img)
-		json_object_set_new(o, "policy",
-				    json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "pods",
-					      (json_int_t)img->n_pods, "endpoints",
-					      (json_int_t)img->n_eps, "policies",
-					      (json_int_t)img->n_policies, "rules",
-					      (json_int_t)img->n_rules, "policy_entries",
-					      (json_int_t)(img->n_pols + img->n_ranges), "prefixes",
-					      (json_int_t)img->n_prefixes));
+		json_object_set_new(
+			o, "policy",
+			json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "pods", (json_int_t)img->n_pods,
+				  "endpoints", (json_int_t)img->n_eps, "policies",
+				  (json_int_t)img->n_policies, "rules", (json_int_t)img->n_rules,
+				  "policy_entries", (json_int_t)(img->n_pols + img->n_ranges),
+				  "prefixes", (json_int_t)img->n_prefixes));
 	else
 		json_object_set_new(o, "policy", json_null());
 	json_object_set_new(o, "flows",
@@ -128,13 +127,13 @@ static json_t *cmd_endpoints(void *ctx, const json_t *req)
 static json_t *policy_json(const struct pw_image *img, size_t i, bool rules)
 {
 	const struct pw_img_policy *p = &img->policies[i];
-	json_t *o = json_pack("{s:s,s:s,s:s?,s:i,s:b,s:[s*s*],s:i,s:i,s:i,s:i}", "namespace",
-			      p->ns, "name", p->name, "file", p->file, "line", p->line, "audit",
-			      p->audit != 0, "policy_types",
-			      p->isolates[PW_DIR_INGRESS] ? "Ingress" : NULL,
-			      p->isolates[PW_DIR_EGRESS] ? "Egress" : NULL, "ingress_rules",
-			      p->n_rules[PW_DIR_INGRESS], "egress_rules", p->n_rules[PW_DIR_EGRESS],
-			      "entries", p->n_entries, "selected_pods", p->n_selected);
+	json_t *o =
+		json_pack("{s:s,s:s,s:s?,s:i,s:b,s:[s*s*],s:i,s:i,s:i,s:i}", "namespace", p->ns,
+			  "name", p->name, "file", p->file, "line", p->line, "audit", p->audit != 0,
+			  "policy_types", p->isolates[PW_DIR_INGRESS] ? "Ingress" : NULL,
+			  p->isolates[PW_DIR_EGRESS] ? "Egress" : NULL, "ingress_rules",
+			  p->n_rules[PW_DIR_INGRESS], "egress_rules", p->n_rules[PW_DIR_EGRESS],
+			  "entries", p->n_entries, "selected_pods", p->n_selected);
 
 	if (o && rules) {
 		json_t *arr = json_array();
@@ -142,11 +141,10 @@ static json_t *policy_json(const struct pw_image *img, size_t i, bool rules)
 		for (size_t r = 0; r < img->n_rules; r++) {
 			if (img->rules[r].policy != i)
 				continue;
-			json_array_append_new(arr,
-					      json_pack("{s:I,s:s,s:i,s:s?}", "rule_id",
-							(json_int_t)(r + 1), "direction",
-							pw_dir_name(img->rules[r].dir), "index",
-							img->rules[r].index, "text", img->rules[r].text));
+			json_array_append_new(
+				arr, json_pack("{s:I,s:s,s:i,s:s?}", "rule_id", (json_int_t)(r + 1),
+					       "direction", pw_dir_name(img->rules[r].dir), "index",
+					       img->rules[r].index, "text", img->rules[r].text));
 		}
 		json_object_set_new(o, "rules", arr);
 	}
@@ -180,7 +178,8 @@ static json_t *cmd_policy(void *ctx, const json_t *req)
 	if (!img)
 		return no_policy();
 	for (size_t i = 0; i < img->n_policies; i++)
-		if (strcmp(img->policies[i].ns, ns) == 0 && strcmp(img->policies[i].name, name) == 0)
+		if (strcmp(img->policies[i].ns, ns) == 0 &&
+		    strcmp(img->policies[i].name, name) == 0)
 			return json_pack("{s:o}", "policy", policy_json(img, i, true));
 	return pw_srv_error("no policy %s/%s", ns, name);
 }
@@ -197,7 +196,8 @@ static json_t *counters_json(const struct pw_image *img, const struct pw_ep_coun
 
 		snprintf(name, sizeof(name), "%s", ec->ep_ids[i] ? "" : "none");
 		for (size_t k = 0; img && ec->ep_ids[i] && k < img->n_eps; k++)
-			if (img->eps[k].val.ep_id == ec->ep_ids[i] && img->eps[k].pod < img->n_pods) {
+			if (img->eps[k].val.ep_id == ec->ep_ids[i] &&
+			    img->eps[k].pod < img->n_pods) {
 				snprintf(name, sizeof(name), "%s/%s", img->pods[img->eps[k].pod].ns,
 					 img->pods[img->eps[k].pod].name);
 				pod = name;
@@ -211,8 +211,8 @@ static json_t *counters_json(const struct pw_image *img, const struct pw_ep_coun
 			for (unsigned int code = 0; code < PW_CNT_CODES; code++) {
 				const struct pw_counter *c =
 					&ec->cnt[(i * 2 + dir) * PW_CNT_CODES + code];
-				unsigned int verdict = pw_reason_is_drop(code) ? PW_VERDICT_DROP :
-										   PW_VERDICT_ALLOW;
+				unsigned int verdict = pw_reason_is_drop(code) ? PW_VERDICT_DROP
+									       : PW_VERDICT_ALLOW;
 				unsigned int reason = code;
 
 				if (!c->packets)
@@ -221,13 +221,13 @@ static json_t *counters_json(const struct pw_image *img, const struct pw_ep_coun
 					verdict = PW_VERDICT_AUDIT;
 					reason = code - 16;
 				}
-				json_array_append_new(
-					list, json_pack("{s:s,s:s,s:s,s:I,s:I}", "direction",
-							pw_dir_name(dir), "verdict",
-							pw_verdict_name(verdict), "reason",
-							pw_reason_name(reason), "packets",
-							(json_int_t)c->packets, "bytes",
-							(json_int_t)c->bytes));
+				json_array_append_new(list,
+						      json_pack("{s:s,s:s,s:s,s:I,s:I}",
+								"direction", pw_dir_name(dir),
+								"verdict", pw_verdict_name(verdict),
+								"reason", pw_reason_name(reason),
+								"packets", (json_int_t)c->packets,
+								"bytes", (json_int_t)c->bytes));
 			}
 		json_array_append_new(arr, json_pack("{s:s,s:i,s:o}", "endpoint", name, "ep_id",
 						     ec->ep_ids[i], "counters", list));
@@ -254,20 +254,21 @@ static json_t *cmd_counters(void *ctx, const json_t *req)
 		return pw_srv_error("counters: reading pw_cnt_v1: %s", strerror(-r));
 	o = json_pack("{s:o}", "endpoints", counters_json(img, &ec, json_string_value(ep)));
 	pw_metrics_counters_free(&ec);
-	if (o && img && d->rcnt_fd >= 0 && pw_metrics_read_rules(d->rcnt_fd, img->n_rules, &rc) == 0) {
+	if (o && img && d->rcnt_fd >= 0 &&
+	    pw_metrics_read_rules(d->rcnt_fd, img->n_rules, &rc) == 0) {
 		rules = json_array();
 		for (size_t id = 1; id <= img->n_rules && id < PW_MAX_RULES; id++) {
 			const struct pw_img_rule *ru = &img->rules[id - 1];
 
 			if (!rc[id].packets || ru->policy >= img->n_policies)
 				continue;
-			json_array_append_new(
-				rules, json_pack("{s:s,s:s,s:s,s:i,s:I,s:I}", "namespace",
-						 img->policies[ru->policy].ns, "policy",
-						 img->policies[ru->policy].name, "direction",
-						 pw_dir_name(ru->dir), "index", ru->index, "packets",
-						 (json_int_t)rc[id].packets, "bytes",
-						 (json_int_t)rc[id].bytes));
+			json_array_append_new(rules,
+					      json_pack("{s:s,s:s,s:s,s:i,s:I,s:I}", "namespace",
+							img->policies[ru->policy].ns, "policy",
+							img->policies[ru->policy].name, "direction",
+							pw_dir_name(ru->dir), "index", ru->index,
+							"packets", (json_int_t)rc[id].packets,
+							"bytes", (json_int_t)rc[id].bytes));
 		}
 		free(rc);
 		json_object_set_new(o, "rules", rules);

@@ -12,14 +12,15 @@
 
 struct opt {
 	const char *name; /* long option, without "--" */
-	char short_name; /* 0: none */
-	const char *arg; /* metavariable; NULL: a flag */
-	bool env; /* may also be set by PODWALL_<NAME> */
+	char short_name;  /* 0: none */
+	const char *arg;  /* metavariable; NULL: a flag */
+	bool env;	  /* may also be set by PODWALL_<NAME> */
 	int (*set)(struct pw_config *cfg, const char *val, char *err, size_t errlen);
 	const char *help;
 };
 
-static int errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static int errf(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -121,7 +122,8 @@ static int opt_hook(struct pw_config *c, const char *v, char *e, size_t l)
 
 /* Split a comma list; empty items are errors.  Calls fn for each item. */
 static int each_item(const char *v, const char *what, char *e, size_t l,
-		     int (*fn)(struct pw_config *, const char *, char *, size_t), struct pw_config *c)
+		     int (*fn)(struct pw_config *, const char *, char *, size_t),
+		     struct pw_config *c)
 {
 	char *copy = strdup(v), *save = NULL, *tok;
 	int r = 0;
@@ -205,7 +207,8 @@ static int opt_flow_log_max(struct pw_config *c, const char *v, char *e, size_t 
 	if (r)
 		return r;
 	if (n != 0 && n < 4096)
-		return errf(e, l, "--flow-log-max-bytes: %s is below 4096 (0 disables rotation)", v);
+		return errf(e, l, "--flow-log-max-bytes: %s is below 4096 (0 disables rotation)",
+			    v);
 	c->flow_log_max_bytes = n;
 	return 0;
 }
@@ -249,8 +252,8 @@ static int opt_oneshot(struct pw_config *c, const char *v, char *e, size_t l)
 
 static int opt_log_allowed(struct pw_config *c, const char *v, char *e, size_t l)
 {
-	return v ? parse_bool(v, &c->log_allowed, "PODWALL_LOG_ALLOWED", e, l) :
-		   (c->log_allowed = true, 0);
+	return v ? parse_bool(v, &c->log_allowed, "PODWALL_LOG_ALLOWED", e, l)
+		 : (c->log_allowed = true, 0);
 }
 
 static int opt_uninstall(struct pw_config *c, const char *v, char *e, size_t l)
@@ -289,8 +292,7 @@ static const struct opt opts[] = {
 	  "service address ranges: egress to them is decided after DNAT" },
 	{ "bpffs", 0, "DIR", true, opt_bpffs,
 	  "where maps and programs are pinned (default " PW_DEFAULT_BPFFS ")" },
-	{ "socket", 0, "PATH", true, opt_socket,
-	  "control socket (default " PW_DEFAULT_SOCKET ")" },
+	{ "socket", 0, "PATH", true, opt_socket, "control socket (default " PW_DEFAULT_SOCKET ")" },
 	{ "flow-log", 0, "FILE", true, opt_flow_log, "append flow records as JSON lines to FILE" },
 	{ "flow-log-max-bytes", 0, "N[K|M|G]", true, opt_flow_log_max,
 	  "rotate the flow log to FILE.1 at this size (default 100M; 0: never)" },
@@ -446,7 +448,8 @@ int pw_config_parse(struct pw_config *c, int argc, char **argv, char **envp, cha
 		}
 		if (o->arg && !val) {
 			if (i + 1 >= argc)
-				return errf(e, l, "option '--%s' needs a value (%s)", o->name, o->arg);
+				return errf(e, l, "option '--%s' needs a value (%s)", o->name,
+					    o->arg);
 			val = argv[++i];
 		}
 		if (!from_cmdline[o - opts]) {
@@ -559,7 +562,7 @@ int pw_cidr_parse(const char *s, struct pw_cidr *ret_cidr)
 	}
 	c.plen = (uint8_t)(v4 ? plen + 96 : plen);
 	for (unsigned int bit = c.plen; bit < 128; bit++)
-		c.addr.b[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+		c.addr.b[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
 	*ret_cidr = c;
 	return 0;
 }

@@ -35,7 +35,7 @@ enum pw_action {
 
 struct pw_cidr {
 	union pw_addr addr; /* masked, IPv4 mapped */
-	uint8_t plen; /* 0..128 in the mapped space */
+	uint8_t plen;	    /* 0..128 in the mapped space */
 };
 
 struct pw_config {

@@ -36,8 +36,8 @@ struct pw_dp_opts {
 	const char *node_name;
 };
 int pw_dp_open(const struct pw_dp_opts *opts, struct pw_dp **ret); /* lock, load or adopt */
-int pw_dp_apply(struct pw_dp *dp, struct pw_image *img); /* write maps, then attach */
-int pw_dp_netlink_fd(struct pw_dp *dp); /* -1: none */
+int pw_dp_apply(struct pw_dp *dp, struct pw_image *img);	   /* write maps, then attach */
+int pw_dp_netlink_fd(struct pw_dp *dp);				   /* -1: none */
 int pw_dp_on_netlink(struct pw_dp *dp);
 int pw_dp_status(struct pw_dp *dp, json_t **ret);
 void pw_dp_close(struct pw_dp *dp); /* leaves enforcement in place */

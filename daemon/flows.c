@@ -219,8 +219,10 @@ static int format_rec(struct pw_flows *fl, struct pw_flow_rec *r)
 	r->dst_pod = pod_name(fl, dep);
 
 	pw_rfc3339(r->wall_ns, ts, sizeof(ts));
-	type = ev->type == PW_EV_DROP ? "drop" : ev->type == PW_EV_AUDIT ? "audit" :
-		ev->type == PW_EV_NEW_FLOW ? "new-flow" : "unknown";
+	type = ev->type == PW_EV_DROP	    ? "drop"
+	       : ev->type == PW_EV_AUDIT    ? "audit"
+	       : ev->type == PW_EV_NEW_FLOW ? "new-flow"
+					    : "unknown";
 
 	o = json_object();
 	if (!o)
@@ -261,7 +263,8 @@ static int format_rec(struct pw_flows *fl, struct pw_flow_rec *r)
 		json_object_set_new(o, "policy", json_null());
 		json_object_set_new(o, "rule", json_null());
 		if (fl->img && ev->verdict != PW_VERDICT_ALLOW)
-			iso = isolating_policies(fl, ev->dir == PW_DIR_INGRESS ? dep : sep, ev->dir);
+			iso = isolating_policies(fl, ev->dir == PW_DIR_INGRESS ? dep : sep,
+						 ev->dir);
 		if (iso)
 			json_object_set_new(o, "isolated_by", iso);
 	}
@@ -349,8 +352,8 @@ static void refresh_clock(struct pw_flows *fl)
 
 	clock_gettime(CLOCK_REALTIME, &rt);
 	clock_gettime(CLOCK_MONOTONIC, &mono);
-	fl->clock_off = ((int64_t)rt.tv_sec - mono.tv_sec) * 1000000000ll +
-			(rt.tv_nsec - mono.tv_nsec);
+	fl->clock_off =
+		((int64_t)rt.tv_sec - mono.tv_sec) * 1000000000ll + (rt.tv_nsec - mono.tv_nsec);
 	fl->clock_set = true;
 }
 
@@ -390,7 +393,8 @@ int pw_flows_handle_event(struct pw_flows *fl, const void *data, size_t size)
 	fl->hist[fl->hist_head] = r;
 	fl->hist_head = (fl->hist_head + 1) % fl->hist_cap;
 	if (fl->sink)
-		fl->sink(fl->sink_ctx, &fl->hist[(fl->hist_head + fl->hist_cap - 1) % fl->hist_cap]);
+		fl->sink(fl->sink_ctx,
+			 &fl->hist[(fl->hist_head + fl->hist_cap - 1) % fl->hist_cap]);
 	return 0;
 }
 
@@ -628,8 +632,9 @@ int pw_flow_filter_from_json(const json_t *req, uint64_t now_ns, struct pw_flow_
 		const char *s = json_is_string(v) ? json_string_value(v) : "";
 
 		if (pw_rfc3339_parse(s, &f->since_ns) && parse_ago(s, now_ns, &f->since_ns)) {
-			snprintf(err, errlen,
-				 "since: expected an RFC 3339 time or a duration (30s, 5m, 2h, 1d)");
+			snprintf(
+				err, errlen,
+				"since: expected an RFC 3339 time or a duration (30s, 5m, 2h, 1d)");
 			return -EINVAL;
 		}
 	}

@@ -83,6 +83,7 @@ void pw_log(enum pw_log_level level, const char *fmt, ...)
 		fprintf(f, "<%d>%s.%03ldZ %s: %s\n", level_prio[level], ts, now.tv_nsec / 1000000,
 			level_names[level], msg);
 	else
-		fprintf(f, "%s.%03ldZ %s: %s\n", ts, now.tv_nsec / 1000000, level_names[level], msg);
+		fprintf(f, "%s.%03ldZ %s: %s\n", ts, now.tv_nsec / 1000000, level_names[level],
+			msg);
 	fflush(f);
 }

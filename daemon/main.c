@@ -306,7 +306,8 @@ static int run(struct ctx *c)
 	};
 	struct pw_flows_opts fo = { .log_path = cfg->flow_log,
 				    .log_max_bytes = cfg->flow_log_max_bytes };
-	struct pw_server_opts so = { .path = cfg->socket_path, .cmds = pw_daemon_cmds,
+	struct pw_server_opts so = { .path = cfg->socket_path,
+				     .cmds = pw_daemon_cmds,
 				     .ctx = &c->d };
 	int r, fd;
 

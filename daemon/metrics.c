@@ -59,8 +59,8 @@ static void ep_series(FILE *f, const struct pw_metrics_in *in, int bytes)
 	const char *name = bytes ? "podwall_bytes_total" : "podwall_packets_total";
 
 	header(f, name, "counter",
-	       bytes ? "Bytes seen by the datapath, by endpoint, direction, verdict and reason." :
-		       "Packets seen by the datapath, by endpoint, direction, verdict and reason.");
+	       bytes ? "Bytes seen by the datapath, by endpoint, direction, verdict and reason."
+		     : "Packets seen by the datapath, by endpoint, direction, verdict and reason.");
 	for (size_t i = 0; in->eps && i < in->eps->n_eps; i++) {
 		for (unsigned int dir = 0; dir < 2; dir++) {
 			for (unsigned int code = 0; code < PW_CNT_CODES; code++) {
@@ -75,12 +75,13 @@ static void ep_series(FILE *f, const struct pw_metrics_in *in, int bytes)
 					verdict = PW_VERDICT_AUDIT;
 					reason = code - 16;
 				} else {
-					verdict = pw_reason_is_drop(code) ? PW_VERDICT_DROP :
-									    PW_VERDICT_ALLOW;
+					verdict = pw_reason_is_drop(code) ? PW_VERDICT_DROP
+									  : PW_VERDICT_ALLOW;
 				}
 				fprintf(f, "%s{endpoint=\"", name);
 				endpoint_label(f, in->img, in->eps->ep_ids[i]);
-				fprintf(f, "\",direction=\"%s\",verdict=\"%s\",reason=\"%s\"} %llu\n",
+				fprintf(f,
+					"\",direction=\"%s\",verdict=\"%s\",reason=\"%s\"} %llu\n",
 					pw_dir_name(dir), pw_verdict_name(verdict),
 					pw_reason_name(reason), (unsigned long long)v);
 			}
@@ -93,8 +94,7 @@ static void rule_label(FILE *f, const struct pw_image *img, size_t id)
 	const struct pw_img_rule *r;
 	const struct pw_img_policy *p;
 
-	if (!img || id == 0 || id > img->n_rules ||
-	    img->rules[id - 1].policy >= img->n_policies) {
+	if (!img || id == 0 || id > img->n_rules || img->rules[id - 1].policy >= img->n_policies) {
 		fprintf(f, "policy=\"\",rule=\"%zu\"", id);
 		return;
 	}
@@ -157,7 +157,8 @@ int pw_metrics_format(const struct pw_metrics_in *in, char **ret_text)
 	       "Flow events not emitted because of the in-kernel rate limit.");
 	fprintf(f, "podwall_events_suppressed_total %llu\n",
 		(unsigned long long)in->events_suppressed);
-	header(f, "podwall_flow_records_total", "counter", "Flow records read from the ring buffer.");
+	header(f, "podwall_flow_records_total", "counter",
+	       "Flow records read from the ring buffer.");
 	fprintf(f, "podwall_flow_records_total %llu\n", (unsigned long long)in->flow_records);
 	header(f, "podwall_stream_dropped_records_total", "counter",
 	       "Flow records not sent to slow `flows --follow` clients.");

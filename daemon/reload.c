@@ -13,9 +13,9 @@
 #include "log.h"
 #include "reload.h"
 
-#define WATCH_MASK                                                                         \
-	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE |            \
-	 IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR)
+#define WATCH_MASK                                                                               \
+	(IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE | IN_DELETE_SELF | \
+	 IN_MOVE_SELF | IN_ONLYDIR)
 
 struct pw_reload {
 	struct pw_loop *loop;
@@ -158,7 +158,8 @@ static void inotify_cb(struct pw_watch *w, uint32_t events)
 			}
 			if (!is_policy_file(name))
 				continue;
-			pw_dbg("reload: %s%s%s%s%s %s", ev->mask & IN_CLOSE_WRITE ? "close-write " : "",
+			pw_dbg("reload: %s%s%s%s%s %s",
+			       ev->mask & IN_CLOSE_WRITE ? "close-write " : "",
 			       ev->mask & IN_MOVED_TO ? "moved-to " : "",
 			       ev->mask & IN_MOVED_FROM ? "moved-from " : "",
 			       ev->mask & IN_DELETE ? "delete " : "",
@@ -166,8 +167,8 @@ static void inotify_cb(struct pw_watch *w, uint32_t events)
 			note_changed(rl, name);
 			/* Created but not yet closed: a writer is probably still at it,
 			 * and its IN_CLOSE_WRITE will shorten the wait. */
-			arm(rl, ev->mask == IN_CREATE ? PW_RELOAD_CREATE_GRACE_MS :
-							PW_RELOAD_DEBOUNCE_MS);
+			arm(rl, ev->mask == IN_CREATE ? PW_RELOAD_CREATE_GRACE_MS
+						      : PW_RELOAD_DEBOUNCE_MS);
 		}
 	}
 }
@@ -231,8 +232,7 @@ int pw_reload_now(struct pw_reload *rl, const char *why)
 		pw_info("reload: watching %s again", rl->dir);
 
 	rl->st.last_changed = rl->all_changed ? 0 : (unsigned int)rl->n_changed;
-	r = rl->ops.build(rl->ops.ctx, rl->dir,
-			  rl->all_changed || !rl->img ? NULL : rl->changed,
+	r = rl->ops.build(rl->ops.ctx, rl->dir, rl->all_changed || !rl->img ? NULL : rl->changed,
 			  rl->n_changed, &img, &errors);
 	if (r) {
 		rl->st.last_duration_ns = mono_ns() - t0;
