@@ -82,7 +82,8 @@ int pw_flows_set_image(struct pw_flows *fl, const struct pw_image *img);
 typedef void (*pw_flow_sink_fn)(void *ctx, const struct pw_flow_rec *rec);
 void pw_flows_set_sink(struct pw_flows *fl, pw_flow_sink_fn fn, void *ctx);
 
-/* Consume the pinned pw_events_v1 ring buffer (map_fd is dup'ed by libbpf).
+/* Consume the pinned pw_events_v1 ring buffer (map_fd may be closed after
+ * this returns: libbpf's mappings keep the map alive).
  * Returns the epoll fd to watch, or -errno. */
 int pw_flows_open_ringbuf(struct pw_flows *fl, int map_fd);
 /* Drain the ring buffer (call when its epoll fd is readable); number of
