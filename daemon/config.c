@@ -166,7 +166,7 @@ static int add_cidr(struct pw_config *c, const char *s, char *e, size_t l)
 {
 	if (c->n_service_cidrs >= PW_MAX_SERVICE_CIDRS)
 		return errf(e, l, "--service-cidr: more than %d CIDRs", PW_MAX_SERVICE_CIDRS);
-	if (pw_cidr_parse(s, &c->service_cidrs[c->n_service_cidrs]))
+	if (pw_cfg_cidr_parse(s, &c->service_cidrs[c->n_service_cidrs]))
 		return errf(e, l, "--service-cidr: '%s' is not a CIDR (ADDR/LEN)", s);
 	c->n_service_cidrs++;
 	return 0;
@@ -534,7 +534,7 @@ const char *pw_hook_opt_name(enum pw_hook h)
 	return h == PW_HOOK_XDP ? "xdp" : "tc";
 }
 
-int pw_cidr_parse(const char *s, struct pw_cidr *ret_cidr)
+int pw_cfg_cidr_parse(const char *s, struct pw_cidr *ret_cidr)
 {
 	char addr[INET6_ADDRSTRLEN + 1];
 	const char *slash = strchr(s, '/');
@@ -548,7 +548,8 @@ int pw_cidr_parse(const char *s, struct pw_cidr *ret_cidr)
 		return -EINVAL;
 	memcpy(addr, s, alen);
 	addr[alen] = 0;
-	if (pw_addr_parse(addr, &c.addr))
+	memset(&c, 0, sizeof(c));
+	if (pw_addr_parse(addr, &c.addr, NULL))
 		return -EINVAL;
 	v4 = strchr(addr, ':') == NULL;
 	if (slash) {
@@ -563,6 +564,7 @@ int pw_cidr_parse(const char *s, struct pw_cidr *ret_cidr)
 	c.plen = (uint8_t)(v4 ? plen + 96 : plen);
 	for (unsigned int bit = c.plen; bit < 128; bit++)
 		c.addr.b[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
+	c.v4 = v4;
 	*ret_cidr = c;
 	return 0;
 }

@@ -33,10 +33,7 @@ enum pw_action {
 	PW_ACT_VERSION,
 };
 
-struct pw_cidr {
-	union pw_addr addr; /* masked, IPv4 mapped */
-	uint8_t plen;	    /* 0..128 in the mapped space */
-};
+#include "podwall/model.h" /* struct pw_cidr, pw_cidr_parse() */
 
 struct pw_config {
 	enum pw_action action;
@@ -80,6 +77,6 @@ const char *pw_hook_opt_name(enum pw_hook h);
 
 /* "10.0.0.0/8", "fd00::/108", a bare address (host prefix); host bits set
  * are masked.  0 or -EINVAL. */
-int pw_cidr_parse(const char *s, struct pw_cidr *ret_cidr);
+int pw_cfg_cidr_parse(const char *s, struct pw_cidr *ret_cidr);
 
 #endif

@@ -233,7 +233,7 @@ static int format_rec(struct pw_flows *fl, struct pw_flow_rec *r)
 	json_object_set_new(o, "event", json_string(type));
 	json_object_set_new(o, "direction", json_string(pw_dir_name(ev->dir)));
 	json_object_set_new(o, "hook", json_string(pw_hook_name(ev->hook)));
-	json_object_set_new(o, "proto", json_string(pw_proto_name(ev->proto, pbuf, sizeof(pbuf))));
+	json_object_set_new(o, "proto", json_string(pw_proto_word(ev->proto, pbuf, sizeof(pbuf))));
 	json_object_set_new(o, "src_ip", json_string(pw_addr_str(&ev->src, sip, sizeof(sip))));
 	json_object_set_new(o, "dst_ip", json_string(pw_addr_str(&ev->dst, dip, sizeof(dip))));
 	/* Ports only where the protocol has them (ICMP carries the echo id). */
@@ -612,7 +612,7 @@ int pw_flow_filter_from_json(const json_t *req, uint64_t now_ns, struct pw_flow_
 	}
 	v = json_object_get(req, "ip");
 	if (v && !json_is_null(v)) {
-		if (!json_is_string(v) || pw_addr_parse(json_string_value(v), &f->ip)) {
+		if (!json_is_string(v) || pw_addr_parse(json_string_value(v), &f->ip, NULL)) {
 			snprintf(err, errlen, "ip: expected an IPv4 or IPv6 address");
 			return -EINVAL;
 		}

@@ -90,7 +90,7 @@ const char *pw_hook_name(unsigned int hook)
 	return "unknown";
 }
 
-const char *pw_proto_name(unsigned int proto, char *buf, size_t len)
+const char *pw_proto_word(unsigned int proto, char *buf, size_t len)
 {
 	switch (proto) {
 	case PW_PROTO_TCP:
@@ -106,30 +106,4 @@ const char *pw_proto_name(unsigned int proto, char *buf, size_t len)
 	}
 	snprintf(buf, len, "%u", proto);
 	return buf;
-}
-
-static int is_v4_mapped(const union pw_addr *a)
-{
-	return a->w[0] == 0 && a->w[1] == 0 && a->w[2] == htonl(0xffff);
-}
-
-const char *pw_addr_str(const union pw_addr *a, char *buf, size_t len)
-{
-	if (is_v4_mapped(a))
-		return inet_ntop(AF_INET, &a->w[3], buf, len) ? buf : "?";
-	return inet_ntop(AF_INET6, a->b, buf, len) ? buf : "?";
-}
-
-int pw_addr_parse(const char *s, union pw_addr *ret_addr)
-{
-	union pw_addr a;
-
-	memset(&a, 0, sizeof(a));
-	if (inet_pton(AF_INET, s, &a.w[3]) == 1) {
-		a.w[2] = htonl(0xffff);
-	} else if (inet_pton(AF_INET6, s, a.b) != 1) {
-		return -EINVAL;
-	}
-	*ret_addr = a;
-	return 0;
 }

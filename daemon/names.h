@@ -23,13 +23,12 @@ const char *pw_verdict_name(unsigned int verdict); /* allow, drop, audit */
 int pw_verdict_parse(const char *name, unsigned int *ret_verdict);
 const char *pw_dir_name(unsigned int dir);   /* ingress, egress */
 const char *pw_hook_name(unsigned int hook); /* from-pod, to-pod, uplink */
-/* tcp, udp, sctp, icmp, icmpv6; else writes the number into buf */
-const char *pw_proto_name(unsigned int proto, char *buf, size_t len);
+/* tcp, udp, sctp, icmp, icmpv6 (lower case, as in flow records); else
+ * writes the number into buf.  model.h's pw_proto_name() is the upper-case
+ * Kubernetes spelling. */
+const char *pw_proto_word(unsigned int proto, char *buf, size_t len);
 
-/* Address text: dotted quad for IPv4-mapped addresses, RFC 5952 otherwise.
- * buf must hold INET6_ADDRSTRLEN bytes. */
-const char *pw_addr_str(const union pw_addr *a, char *buf, size_t len);
-/* Parse an IPv4 or IPv6 address into the mapped layout; 0 or -EINVAL. */
-int pw_addr_parse(const char *s, union pw_addr *ret_addr);
+/* Addresses: pw_addr_str() and pw_addr_parse() of podwall/model.h. */
+#include "podwall/model.h"
 
 #endif

@@ -61,7 +61,7 @@ static int setup(void **state)
 	char *argv[] = { "podwalld", "--policy-dir", "/p", "--uplink", "eth0", NULL };
 
 	(void)state;
-	pw_addr_parse("10.0.0.2", &eps[0].addr);
+	pw_addr_parse("10.0.0.2", &eps[0].addr, NULL);
 	eps[0].val.flags = PW_EP_LOCAL;
 	eps[0].val.ifindex = 9;
 	eps[0].val.ep_id = 1;

@@ -40,7 +40,7 @@ static struct pw_image img;
 
 static void addr(union pw_addr *a, const char *s)
 {
-	assert_int_equal(pw_addr_parse(s, a), 0);
+	assert_int_equal(pw_addr_parse(s, a, NULL), 0);
 }
 
 static int setup(void **state)

@@ -43,8 +43,8 @@ static void test_verdicts_dirs_protos(void **state)
 	assert_int_equal(pw_verdict_parse("deny", &v), -EINVAL);
 	assert_string_equal(pw_dir_name(PW_DIR_EGRESS), "egress");
 	assert_string_equal(pw_hook_name(PW_HOOK_UPLINK), "uplink");
-	assert_string_equal(pw_proto_name(132, buf, sizeof(buf)), "sctp");
-	assert_string_equal(pw_proto_name(47, buf, sizeof(buf)), "47");
+	assert_string_equal(pw_proto_word(132, buf, sizeof(buf)), "sctp");
+	assert_string_equal(pw_proto_word(47, buf, sizeof(buf)), "47");
 }
 
 static void test_addr(void **state)
@@ -53,13 +53,13 @@ static void test_addr(void **state)
 	char buf[INET6_ADDRSTRLEN];
 
 	(void)state;
-	assert_int_equal(pw_addr_parse("10.1.2.3", &a), 0);
+	assert_int_equal(pw_addr_parse("10.1.2.3", &a, NULL), 0);
 	assert_int_equal(a.w[2], htonl(0xffff));
 	assert_string_equal(pw_addr_str(&a, buf, sizeof(buf)), "10.1.2.3");
-	assert_int_equal(pw_addr_parse("fd00::1", &a), 0);
+	assert_int_equal(pw_addr_parse("fd00::1", &a, NULL), 0);
 	assert_string_equal(pw_addr_str(&a, buf, sizeof(buf)), "fd00::1");
-	assert_int_equal(pw_addr_parse("10.1.2", &a), -EINVAL);
-	assert_int_equal(pw_addr_parse("", &a), -EINVAL);
+	assert_int_equal(pw_addr_parse("10.1.2", &a, NULL), -EINVAL);
+	assert_int_equal(pw_addr_parse("", &a, NULL), -EINVAL);
 }
 
 int main(void)

@@ -212,8 +212,8 @@ static struct pw_event ev_drop(uint16_t dport)
 	struct pw_event ev;
 
 	memset(&ev, 0, sizeof(ev));
-	pw_addr_parse("10.0.0.1", &ev.src);
-	pw_addr_parse("10.0.0.2", &ev.dst);
+	pw_addr_parse("10.0.0.1", &ev.src, NULL);
+	pw_addr_parse("10.0.0.2", &ev.dst, NULL);
 	ev.sport = 1234;
 	ev.dport = dport;
 	ev.proto = PW_PROTO_TCP;
