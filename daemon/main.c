@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,11 @@
 #include "caps.h"
 #include "config.h"
 #include "daemon.h"
-#include "ext_api.h" /* TEMPORARY: engine + dkern APIs, see ext_api.h */
+#include "dataplane.h"
+#include "policy_compile.h"
+#include "podwall/model.h"
+#include "trace_json.h" /* before eval_maps.h: decide.h with the real lookups */
+#include "eval_maps.h"
 #include "log.h"
 #include "version.h"
 
@@ -39,6 +44,7 @@ struct ctx {
 	struct pw_daemon d;
 	struct pw_config cfg;
 	struct pw_dp *dp;
+	struct pw_eval_maps *em; /* read-only view of the maps in force (trace, ep ids) */
 	struct pw_watch sig_w, nl_w, rb_w, met_w;
 	char pidfile[PATH_MAX];
 	bool pidfile_written;
@@ -46,23 +52,114 @@ struct ctx {
 
 /* ---- adapters between reload.c and the engine/dataplane APIs ---- */
 
+/* The dataplane logs with syslog levels (loader.h PW_DLOG_*). */
+static void dp_log(int level, const char *fmt, ...)
+{
+	enum pw_log_level l = level <= PW_DLOG_ERR    ? PW_LOG_ERROR
+			      : level <= PW_DLOG_WARN ? PW_LOG_WARN
+			      : level <= PW_DLOG_INFO ? PW_LOG_INFO
+						      : PW_LOG_DEBUG;
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	pw_log(l, "dataplane: %s", buf);
+}
+
+/* Every error of diags, one "file:line:col: ..." per line (malloc'd). */
+static char *diags_text(const struct pw_diags *d)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < d->n; i++) {
+		char *line;
+
+		if (d->v[i].sev != PW_SEV_ERROR)
+			continue;
+		line = pw_diag_format(&d->v[i]);
+		if (line)
+			fprintf(f, "%s%s", len || ftell(f) ? "\n" : "", line);
+		free(line);
+	}
+	if (d->n_errors > d->n)
+		fprintf(f, "\n... %zu more errors", d->n_errors - d->n);
+	fclose(f);
+	return buf;
+}
+
 static int build_cb(void *p, const char *dir, char *const *changed, size_t n_changed,
 		    struct pw_image **ret_img, char **ret_errors)
 {
+	struct ctx *c = p;
+	struct pw_compile_opts co = { .service_cidrs = c->cfg.service_cidrs,
+				      .n_service_cidrs = c->cfg.n_service_cidrs };
 	struct pw_model *m = NULL;
+	struct pw_diags diags;
 	int r;
 
-	/* The engine parses whole directories for now; changed names are
-	 * logged so incremental parsing can be checked against them later. */
-	(void)p;
+	/* The whole directory is parsed (fast enough for the sizes measured);
+	 * changed names are logged so incremental parsing can be added on
+	 * pw_model_parse_file/pw_model_merge without changing reload.c. */
 	for (size_t i = 0; changed && i < n_changed; i++)
 		pw_dbg("reload: changed %s", changed[i]);
-	r = pw_model_load_dir(dir, &m, ret_errors);
-	if (r)
-		return r;
-	r = pw_compile(m, ret_img, ret_errors);
+	pw_diags_init(&diags);
+	r = pw_model_load_dir(dir, NULL, &m, &diags);
+	if (!r)
+		r = pw_compile(m, &co, ret_img, &diags);
+	for (size_t i = 0; i < diags.n; i++) {
+		char *line;
+
+		if (diags.v[i].sev != PW_SEV_WARNING)
+			continue;
+		line = pw_diag_format(&diags.v[i]);
+		pw_warn("policy: %s", line ? line : "(out of memory)");
+		free(line);
+	}
+	if (r) {
+		*ret_errors = diags.n_errors ? diags_text(&diags) : NULL;
+		if (!*ret_errors && asprintf(ret_errors, "%s: %s", dir, strerror(-r)) < 0)
+			*ret_errors = NULL;
+	}
+	pw_diags_free(&diags);
 	pw_model_free(m);
 	return r;
+}
+
+/* The compiler leaves ep_id, ifindex and PW_EP_LOCAL to the dataplane; copy
+ * them back from the maps in force so flows, counters, metrics and
+ * `endpoints` name local pods. */
+static void fill_eps(struct ctx *c, struct pw_image *img)
+{
+	if (!img)
+		return;
+	if (!c->em) {
+		int r = pw_eval_maps_open(c->cfg.bpffs, &c->em);
+
+		if (r) {
+			pw_warn("cannot read back the endpoint map: %s", strerror(-r));
+			c->em = NULL;
+			return;
+		}
+	}
+	for (size_t i = 0; i < img->n_eps; i++) {
+		struct pw_endpoint *v = &img->eps[i].val, got;
+
+		if (pw_eval_maps_endpoint(c->em, &img->eps[i].addr, &got) == 0) {
+			v->ifindex = got.ifindex;
+			v->ep_id = got.ep_id;
+			v->flags = got.flags;
+		} else {
+			v->ifindex = 0;
+			v->ep_id = 0;
+			v->flags &= ~PW_EP_LOCAL;
+		}
+	}
 }
 
 static int apply_cb(void *p, struct pw_image *img, char **ret_errors)
@@ -70,9 +167,20 @@ static int apply_cb(void *p, struct pw_image *img, char **ret_errors)
 	struct ctx *c = p;
 	int r = pw_dp_apply(c->dp, img);
 
-	if (r && asprintf(ret_errors, "dataplane: %s", strerror(-r)) < 0)
-		*ret_errors = NULL;
-	return r;
+	if (r) {
+		/* The dataplane keeps a pointer to the image it was given; the
+		 * rejected one is freed by reload.c, so hand back the one in force
+		 * (whose generation is still published). */
+		const struct pw_image *old = pw_reload_image(c->d.rl);
+
+		if (pw_dp_apply(c->dp, old))
+			pw_warn("dataplane: re-applying the policy in force failed too");
+		if (asprintf(ret_errors, "dataplane: %s", strerror(-r)) < 0)
+			*ret_errors = NULL;
+		return r;
+	}
+	fill_eps(c, img);
+	return 0;
 }
 
 static void applied_cb(void *p, const struct pw_image *img)
@@ -88,9 +196,91 @@ static void free_image_cb(struct pw_image *img)
 	pw_image_free(img);
 }
 
-static int dp_status_cb(void *dp, json_t **ret)
+static int dp_status_cb(void *p, json_t **ret)
 {
-	return pw_dp_status(dp, ret);
+	struct ctx *c = p;
+
+	return pw_dp_status(c->dp, ret);
+}
+
+static int dp_map_fill_cb(void *p, struct pw_map_fill **ret, size_t *ret_n)
+{
+	static const char *const kinds[][2] = { { "endpoints", "pw_ep_v1" },
+						{ "interfaces", "pw_if_v1" },
+						{ "prefixes", "pw_peer_v1" },
+						{ "policy", "pw_pol_v1" },
+						{ "ranges", "pw_range_v1" } };
+	const size_t n = sizeof(kinds) / sizeof(kinds[0]);
+	struct ctx *c = p;
+	struct pw_map_fill *v;
+	json_t *st = NULL, *ent, *max;
+	int r = pw_dp_status(c->dp, &st);
+
+	if (r)
+		return r;
+	v = calloc(n, sizeof(*v));
+	if (!v) {
+		json_decref(st);
+		return -ENOMEM;
+	}
+	ent = json_object_get(st, "entries");
+	max = json_object_get(st, "max_entries");
+	for (size_t i = 0; i < n; i++) {
+		v[i].name = kinds[i][1];
+		v[i].entries = (uint64_t)json_integer_value(json_object_get(ent, kinds[i][0]));
+		v[i].capacity = (uint64_t)json_integer_value(json_object_get(max, kinds[i][0]));
+	}
+	json_decref(st);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* The socket's "trace": decided over the live maps (the datapath's own
+ * decision code on the generation in force), explained with the image. */
+static int trace_cb(void *p, const struct pw_image *img, const json_t *req, json_t **ret)
+{
+	struct ctx *c = p;
+	const char *s = json_string_value(json_object_get(req, "src"));
+	const char *d = json_string_value(json_object_get(req, "dst"));
+	const json_t *jport = json_object_get(req, "port"), *jproto = json_object_get(req, "proto");
+	struct pw_trace_end src, dst;
+	struct pw_flow_result res = { 0 };
+	char err[400], pp[32];
+	uint64_t epoch = 0;
+	uint16_t port;
+	uint8_t proto;
+	int r;
+
+	snprintf(pp, sizeof(pp), "%lld/%s", json_is_integer(jport) ? json_integer_value(jport) : 0,
+		 json_is_string(jproto) ? json_string_value(jproto) : "tcp");
+	if (pw_trace_parse_port(pp, &port, &proto)) {
+		*ret = pw_srv_error("trace: bad port/proto '%s'", pp);
+		return -EINVAL;
+	}
+	if ((r = pw_trace_resolve(img, s, &src, err, sizeof(err))) ||
+	    (r = pw_trace_resolve(img, d, &dst, err, sizeof(err)))) {
+		*ret = pw_srv_error("trace: %s", err);
+		return r;
+	}
+	if (!c->em && (r = pw_eval_maps_open(c->cfg.bpffs, &c->em))) {
+		c->em = NULL;
+		*ret = pw_srv_error("trace: cannot open the maps in %s: %s", c->cfg.bpffs,
+				    strerror(-r));
+		return r;
+	}
+	r = pw_eval_maps_flow(c->em, &src.addr, &dst.addr, proto, port, &res.egress, &res.ingress,
+			      &res.src_id, &res.dst_id, &res.verdict, &epoch);
+	if (r) {
+		*ret = pw_srv_error("trace: reading the maps: %s", strerror(-r));
+		return r;
+	}
+	*ret = pw_trace_json(img, &src, &dst, port, proto, &res);
+	if (!*ret)
+		return -ENOMEM;
+	json_object_set_new(*ret, "source", json_string("live"));
+	json_object_set_new(*ret, "epoch", json_integer((json_int_t)epoch));
+	return 0;
 }
 
 /* ---- event sources ---- */
@@ -122,10 +312,20 @@ static void nl_cb(struct pw_watch *w, uint32_t events)
 	struct ctx *c = (struct ctx *)((char *)w - offsetof(struct ctx, nl_w));
 	int r;
 
+	int changed = 0;
+
 	(void)events;
-	r = pw_dp_on_netlink(c->dp);
+	r = pw_dp_on_netlink(c->dp, &changed);
 	if (r)
 		pw_warn("netlink: %s", strerror(-r));
+	if (changed) {
+		/* reload.c owns it; it was allocated writable (build_cb) */
+		struct pw_image *img = (struct pw_image *)pw_reload_image(c->d.rl);
+
+		fill_eps(c, img);
+		if (img && c->d.fl && pw_flows_set_image(c->d.fl, img))
+			pw_warn("flows: out of memory indexing the image; pods unnamed");
+	}
 }
 
 static void rb_cb(struct pw_watch *w, uint32_t events)
@@ -243,7 +443,7 @@ static int do_uninstall(const struct pw_config *cfg)
 
 	if (r)
 		return 1;
-	r = pw_dp_uninstall(cfg->bpffs);
+	r = pw_dp_uninstall(cfg->bpffs, dp_log);
 	if (r) {
 		pw_err("uninstall: %s: %s", cfg->bpffs, strerror(-r));
 		return 1;
@@ -290,12 +490,12 @@ static int run(struct ctx *c)
 	const struct pw_config *cfg = &c->cfg;
 	struct pw_dp_opts dpo = {
 		.bpffs = cfg->bpffs,
-		.audit = cfg->mode == PW_MODE_AUDIT,
-		.xdp = cfg->hook == PW_HOOK_XDP,
-		.log_allowed = cfg->log_allowed,
-		.uplinks = cfg->uplinks,
+		.hook_xdp = cfg->hook == PW_HOOK_XDP,
+		.uplinks = (const char *const *)cfg->uplinks,
 		.n_uplinks = cfg->n_uplinks,
-		.node_name = cfg->node_name,
+		.state_flags = (cfg->mode == PW_MODE_AUDIT ? PW_STATE_AUDIT : 0) |
+			       (cfg->log_allowed ? PW_STATE_LOG_ALLOW : 0),
+		.log = dp_log,
 	};
 	struct pw_reload_ops ops = {
 		.build = build_cb,
@@ -327,8 +527,10 @@ static int run(struct ctx *c)
 		pw_err("dataplane: cannot open %s: %s", cfg->bpffs, strerror(-r));
 		return r;
 	}
-	c->d.dp = c->dp;
+	c->d.dp = c;
 	c->d.dp_status = dp_status_cb;
+	c->d.dp_map_fill = dp_map_fill_cb;
+	c->d.trace = trace_cb;
 
 	r = pw_flows_new(&fo, &c->d.fl);
 	if (r) {
@@ -416,6 +618,8 @@ static void cleanup(struct ctx *c)
 	pw_server_free(c->d.srv);
 	pw_reload_free(c->d.rl);
 	pw_flows_free(c->d.fl);
+	if (c->em)
+		pw_eval_maps_close(c->em);
 	if (c->dp)
 		pw_dp_close(c->dp); /* enforcement stays */
 	for (int *fd = &c->d.cnt_fd; fd <= &c->d.rl_fd; fd++)
