@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,13 @@ static json_t *cmd_endpoints(void *ctx, const json_t *req)
 			continue;
 		if (p->iface)
 			json_object_set_new(o, "interface", json_string(p->iface));
+		if (ifindex) {
+			char ifn[IF_NAMESIZE];
+
+			/* the daemon's netns: the pod's host-side veth */
+			if (if_indextoname(ifindex, ifn))
+				json_object_set_new(o, "veth", json_string(ifn));
+		}
 		/* not an endpoint: say why rather than leave it out silently */
 		if (p->skip_reason)
 			json_object_set_new(o, "skipped", json_string(p->skip_reason));
