@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,6 +29,7 @@
 #include "caps.h"
 #include "config.h"
 #include "daemon.h"
+#include "attach.h"
 #include "dataplane.h"
 #include "policy_compile.h"
 #include "podwall/model.h"
@@ -437,10 +439,60 @@ static int stop_running(const struct pw_config *cfg)
 	return r < 0 ? -errno : 0;
 }
 
+/*
+ * The attachment record keys on ifindexes, which are per network namespace.
+ * Run in another namespace than the daemon that attached (the root one,
+ * say, for a daemon in a node netns), --uninstall would detach by number
+ * from unrelated interfaces and then drop the pins, leaving the real
+ * filters orphaned.  Refuse when recorded interfaces exist here but none
+ * carries the recorded program (or has the recorded name).
+ */
+static int check_same_netns(const char *bpffs)
+{
+	char path[PATH_MAX];
+	struct pw_att_key k, next;
+	int fd, mine = 0, foreign = 0, err;
+
+	snprintf(path, sizeof(path), "%s/%s", bpffs, PW_ATTACH_MAP_NAME);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0; /* nothing recorded: nothing to detach */
+	err = bpf_map_get_next_key(fd, NULL, &next);
+	while (!err) {
+		struct pw_att_val v;
+		char name[IF_NAMESIZE];
+		__u32 id = 0;
+
+		k = next;
+		if (!bpf_map_lookup_elem(fd, &k, &v)) {
+			if (!if_indextoname(k.ifindex, name))
+				; /* gone here: says nothing either way */
+			else if (strncmp(name, v.ifname, sizeof(v.ifname)) == 0 &&
+				 !pw_attach_query(k.ifindex, k.hook, &id) && id == v.prog_id)
+				mine++;
+			else
+				foreign++;
+		}
+		err = bpf_map_get_next_key(fd, &k, &next);
+	}
+	close(fd);
+	if (foreign && !mine) {
+		pw_err("uninstall: the interfaces recorded in %s are not in this network namespace "
+		       "(or carry other programs); run --uninstall in the namespace podwalld ran "
+		       "in (nsenter --net=...)",
+		       bpffs);
+		return -EXDEV;
+	}
+	return 0;
+}
+
 static int do_uninstall(const struct pw_config *cfg)
 {
-	int r = stop_running(cfg);
+	int r = check_same_netns(cfg->bpffs);
 
+	if (r)
+		return 1;
+	r = stop_running(cfg);
 	if (r)
 		return 1;
 	r = pw_dp_uninstall(cfg->bpffs, dp_log);
