@@ -12,7 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <net/if.h>
+#include <dirent.h>
+#include <sys/stat.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -29,7 +30,6 @@
 #include "caps.h"
 #include "config.h"
 #include "daemon.h"
-#include "attach.h"
 #include "dataplane.h"
 #include "policy_compile.h"
 #include "podwall/model.h"
@@ -444,46 +444,64 @@ static int stop_running(const struct pw_config *cfg)
  * Run in another namespace than the daemon that attached (the root one,
  * say, for a daemon in a node netns), --uninstall would detach by number
  * from unrelated interfaces and then drop the pins, leaving the real
- * filters orphaned.  Refuse when recorded interfaces exist here but none
- * carries the recorded program (or has the recorded name).
+ * filters orphaned.  The daemon marks its bpffs directory with its netns
+ * (an empty directory "netns-DEV-INO": bpffs holds only pins and
+ * directories, and uninstall's tree removal takes it away).
  */
+#define NETNS_MARK_PREFIX "netns-"
+
+static int netns_mark(char *buf, size_t len)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/net", &st))
+		return -errno;
+	snprintf(buf, len, NETNS_MARK_PREFIX "%lu-%lu", (unsigned long)st.st_dev,
+		 (unsigned long)st.st_ino);
+	return 0;
+}
+
+static void mark_netns(const char *bpffs)
+{
+	char mark[64], path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if (netns_mark(mark, sizeof(mark)))
+		return;
+	d = opendir(bpffs);
+	while (d && (de = readdir(d))) /* one mark: the last daemon's netns */
+		if (!strncmp(de->d_name, NETNS_MARK_PREFIX, strlen(NETNS_MARK_PREFIX)) &&
+		    strcmp(de->d_name, mark)) {
+			snprintf(path, sizeof(path), "%s/%s", bpffs, de->d_name);
+			rmdir(path);
+		}
+	if (d)
+		closedir(d);
+	snprintf(path, sizeof(path), "%s/%s", bpffs, mark);
+	if (mkdir(path, 0700) && errno != EEXIST)
+		pw_warn("cannot mark %s with the network namespace: %s", bpffs, strerror(errno));
+}
+
 static int check_same_netns(const char *bpffs)
 {
-	char path[PATH_MAX];
-	struct pw_att_key k, next;
-	int fd, mine = 0, foreign = 0, err;
+	char mark[64], found[256] = "";
+	struct dirent *de;
+	DIR *d = opendir(bpffs);
 
-	snprintf(path, sizeof(path), "%s/%s", bpffs, PW_ATTACH_MAP_NAME);
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return 0; /* nothing recorded: nothing to detach */
-	err = bpf_map_get_next_key(fd, NULL, &next);
-	while (!err) {
-		struct pw_att_val v;
-		char name[IF_NAMESIZE];
-		__u32 id = 0;
-
-		k = next;
-		if (!bpf_map_lookup_elem(fd, &k, &v)) {
-			if (!if_indextoname(k.ifindex, name))
-				; /* gone here: says nothing either way */
-			else if (strncmp(name, v.ifname, sizeof(v.ifname)) == 0 &&
-				 !pw_attach_query(k.ifindex, k.hook, &id) && id == v.prog_id)
-				mine++;
-			else
-				foreign++;
-		}
-		err = bpf_map_get_next_key(fd, &k, &next);
-	}
-	close(fd);
-	if (foreign && !mine) {
-		pw_err("uninstall: the interfaces recorded in %s are not in this network namespace "
-		       "(or carry other programs); run --uninstall in the namespace podwalld ran "
-		       "in (nsenter --net=...)",
-		       bpffs);
-		return -EXDEV;
-	}
-	return 0;
+	if (!d)
+		return 0; /* nothing installed */
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, NETNS_MARK_PREFIX, strlen(NETNS_MARK_PREFIX)))
+			snprintf(found, sizeof(found), "%s", de->d_name);
+	closedir(d);
+	if (!found[0] || netns_mark(mark, sizeof(mark)) || !strcmp(found, mark))
+		return 0;
+	pw_err("uninstall: %s was installed from another network namespace (%s, this is %s); "
+	       "its interfaces are not visible here: run --uninstall in that namespace "
+	       "(nsenter --net=...)",
+	       bpffs, found, mark);
+	return -EXDEV;
 }
 
 static int do_uninstall(const struct pw_config *cfg)
@@ -579,6 +597,7 @@ static int run(struct ctx *c)
 		pw_err("dataplane: cannot open %s: %s", cfg->bpffs, strerror(-r));
 		return r;
 	}
+	mark_netns(cfg->bpffs);
 	c->d.dp = c;
 	c->d.dp_status = dp_status_cb;
 	c->d.dp_map_fill = dp_map_fill_cb;

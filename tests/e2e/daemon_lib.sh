@@ -92,11 +92,13 @@ ctl() {
 daemon_start() {
 	local i
 	mkdir -p /run/podwall
-	in_ns "$NODE" "$PODWALLD" --bpffs "$PW_BPFFS" --socket "$PW_SOCK" "$@" \
+	# not through in_ns: $! must be podwalld itself (nsenter --net execs it)
+	nsenter --net=/run/netns/"$NODE" -- "$PODWALLD" --bpffs "$PW_BPFFS" --socket "$PW_SOCK" "$@" \
 		>>"$PW_TMP/podwalld.log" 2>&1 &
 	PWD_PID=$!
-	for i in $(seq 300); do
-		[ -S "$PW_SOCK" ] && ctl status >/dev/null 2>&1 && return 0
+	# loading runs the verifier (seconds); a stale socket is not an answer
+	for i in $(seq 600); do
+		[ -S "$PW_SOCK" ] && ctl -j status 2>/dev/null | grep -q '"dataplane"' && return 0
 		kill -0 "$PWD_PID" 2>/dev/null || return 1
 		sleep 0.05
 	done
