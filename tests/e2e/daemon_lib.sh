@@ -61,7 +61,12 @@ pod_attach() {
 	if [ "$PW_TOPO" = bridge ]; then
 		ns_ip "$NODE" link set "h-$name" master br0
 		# a pod that talked once is in the node's neighbour table and the FDB
-		in_ns "$PW_PREFIX-$name" "$NET" udp 10.77.0.254 9 100 >/dev/null 2>&1
+		# (the first port of a bridge may lose the first ARP: retry, bounded)
+		local i
+		for i in $(seq 20); do
+			in_ns "$PW_PREFIX-$name" "$NET" udp 10.77.0.254 9 50 >/dev/null 2>&1
+			ns_ip "$NODE" neigh show "${POD_IP[$name]}" dev br0 | grep -q lladdr && break
+		done
 	else
 		ns_ip "$NODE" route add "${POD_IP[$name]}/32" dev "h-$name"
 	fi
