@@ -62,7 +62,7 @@ DEPS := $(ALL_OBJS:.o=.d) $(BPF_OBJS:.o=.d) $(UNIT_TESTS:=.d) $(BPF_TESTS:=.d) $
 FORMAT_FILES = $(shell find bpf daemon ctl include tests -name '*.[ch]' 2>/dev/null)
 
 .PHONY: all bpf tests unit-tests bpf-tests tools test test-unit test-bpf test-e2e \
-	asan format format-check lint demo bench conformance install clean deps FORCE
+	asan format format-check lint demo bench conformance install clean deps fuzz FORCE
 .DELETE_ON_ERROR:
 
 all: $(BPF_OBJS) $(SKELS) $(BINS)
@@ -71,7 +71,7 @@ bpf: $(BPF_OBJS) $(SKELS)
 unit-tests: $(UNIT_TESTS)
 bpf-tests: $(BPF_TESTS) $(BPF_OBJS)
 tools: $(TOOLS)
-tests: unit-tests bpf-tests tools
+tests: unit-tests bpf-tests tools $(B)/bench/compile_bench
 
 # ---- BPF objects and skeletons --------------------------------------------
 $(B)/bpf/%.bpf.o: bpf/%.bpf.c | $(B)/bpf
@@ -120,6 +120,24 @@ $(B)/tests/bpf/%: tests/bpf/%.c $(LIB) | $(SKELS)
 $(B)/tests/tools/%: tests/e2e/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< -o $@
+
+# compile benchmark (engine): parse + compile time and peak RSS by pod count
+$(B)/bench/compile_bench: bench/compile_bench.c $(LIB) | $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+# parser + compiler fuzzing (libFuzzer); only the engine's sources
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS := daemon/diag.c daemon/model.c daemon/policy_parse.c daemon/policy_compile.c daemon/eval.c
+$(B)/fuzz/fuzz_policy: fuzz/fuzz_policy.c $(FUZZ_SRCS)
+	@mkdir -p $(@D)
+	$(BPF_CLANG) -g -O1 -std=gnu11 -Wall -Werror -fsanitize=fuzzer,address,undefined \
+		-I include -I daemon -D_GNU_SOURCE $^ -lyaml -o $@
+
+fuzz: $(B)/fuzz/fuzz_policy
+	@mkdir -p $(B)/fuzz/corpus
+	$(B)/fuzz/fuzz_policy -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+		-rss_limit_mb=2048 $(B)/fuzz/corpus tests/data/fuzz
 
 $(B) $(B)/bpf $(B)/skel:
 	@mkdir -p $@
@@ -173,8 +191,11 @@ bench:
 	@if [ -x scripts/bench.sh ]; then BUILD_DIR=$(B) scripts/bench.sh; \
 	else echo "bench: scripts/bench.sh not present"; fi
 
+SEEDS ?= 20
 conformance:
-	@scripts/conformance.sh
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory all tests
+	@SEEDS=$(SEEDS) scripts/conformance.sh
 
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/sbin

@@ -62,13 +62,14 @@ static void side_text(const char *what, const json_t *end, const json_t *sd)
 		size_t i;
 
 		printf(": no rule of");
-		json_array_foreach(a, i, v)
+		for (i = 0; i < json_array_size(a); i++) {
+			v = json_array_get(a, i);
 			printf("%s %s", i ? "," : "", json_string_value(v));
+		}
 		if (!json_array_size(a))
 			printf(" its policies");
-		printf(" allows it%s\n", json_is_true(json_object_get(sd, "audit"))
-						 ? " (audit: passed)"
-						 : "");
+		printf(" allows it%s\n",
+		       json_is_true(json_object_get(sd, "audit")) ? " (audit: passed)" : "");
 	} else {
 		printf(" (%s)\n", reason);
 	}
@@ -104,8 +105,7 @@ static const char *proto_word(uint8_t proto)
 }
 
 /* Daemon down: decide over the pinned maps; addresses only. */
-static int trace_pinned(const char *s, const char *d, uint16_t port, uint8_t proto,
-			json_t **ret)
+static int trace_pinned(const char *s, const char *d, uint16_t port, uint8_t proto, json_t **ret)
 {
 	struct pw_trace_end src = { .pod = -1 }, dst = { .pod = -1 };
 	struct pw_eval_maps *em = NULL;
@@ -138,8 +138,8 @@ static int trace_pinned(const char *s, const char *d, uint16_t port, uint8_t pro
 
 static int trace_live(const char *s, const char *d, uint16_t port, uint8_t proto, json_t **ret)
 {
-	json_t *req = json_pack("{s:s,s:s,s:s,s:i,s:s}", "cmd", "trace", "src", s, "dst", d,
-				"port", port, "proto", proto_word(proto));
+	json_t *req = json_pack("{s:s,s:s,s:s,s:i,s:s}", "cmd", "trace", "src", s, "dst", d, "port",
+				port, "proto", proto_word(proto));
 	int r;
 
 	if (!req)
@@ -150,8 +150,8 @@ static int trace_live(const char *s, const char *d, uint16_t port, uint8_t proto
 	return r;
 }
 
-static int trace_offline(const char *dir, bool audit, const char *s, const char *d,
-			 uint16_t port, uint8_t proto, json_t **ret)
+static int trace_offline(const char *dir, bool audit, const char *s, const char *d, uint16_t port,
+			 uint8_t proto, json_t **ret)
 {
 	struct pw_diags diags;
 	struct pw_model *m = NULL;
@@ -211,12 +211,14 @@ int do_trace(int argc, char **argv)
 	uint8_t proto;
 
 	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "help") || !strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+		if (!strcmp(argv[i], "help") || !strcmp(argv[i], "-h") ||
+		    !strcmp(argv[i], "--help")) {
 			trace_help();
 			return PW_EXIT_OK;
 		} else if (!strcmp(argv[i], "--policy-dir") || !strcmp(argv[i], "-d")) {
 			if (++i >= argc)
-				return pw_error(PW_EXIT_USAGE, "trace: --policy-dir needs a directory");
+				return pw_error(PW_EXIT_USAGE,
+						"trace: --policy-dir needs a directory");
 			dir = argv[i];
 		} else if (!strncmp(argv[i], "--policy-dir=", 13)) {
 			dir = argv[i] + 13;
@@ -232,9 +234,11 @@ int do_trace(int argc, char **argv)
 		}
 	}
 	if (n_pos != 3)
-		return pw_error(PW_EXIT_USAGE, "trace: usage: trace SRC DST PORT/PROTO [--policy-dir DIR]");
+		return pw_error(PW_EXIT_USAGE,
+				"trace: usage: trace SRC DST PORT/PROTO [--policy-dir DIR]");
 	if (pw_trace_parse_port(pos[2], &port, &proto))
-		return pw_error(PW_EXIT_USAGE, "trace: bad PORT/PROTO '%s' (e.g. 8080/tcp, 53/udp, 80/sctp)",
+		return pw_error(PW_EXIT_USAGE,
+				"trace: bad PORT/PROTO '%s' (e.g. 8080/tcp, 53/udp, 80/sctp)",
 				pos[2]);
 	if (dir)
 		r = trace_offline(dir, audit, pos[0], pos[1], port, proto, &o);

@@ -19,8 +19,8 @@
 
 #define LAB_MAX_PODS 256
 #define LAB_MAX_PORTS 64 /* container ports of one pod */
-#define LAB_MAX_NSS 256	 /* Kubernetes namespaces */
-#define LAB_NAME_MAX 24	 /* --name */
+#define LAB_MAX_NSS 256 /* Kubernetes namespaces */
+#define LAB_NAME_MAX 24 /* --name */
 #define LAB_NETNS_MAX 48 /* netns names longer than this are hashed */
 #define LAB_STATE_DIR "/run/podwall"
 
@@ -30,10 +30,10 @@ enum lab_topology {
 };
 
 struct lab_port {
-	uint16_t port;	   /* containerPort (and service port) */
+	uint16_t port; /* containerPort (and service port) */
 	uint16_t svc_port; /* service port when it differs; 0 = same */
-	uint8_t proto;	   /* IPPROTO_TCP / UDP / SCTP */
-	char name[16];	   /* IANA_SVC_NAME is at most 15 characters */
+	uint8_t proto; /* IPPROTO_TCP / UDP / SCTP */
+	char name[16]; /* IANA_SVC_NAME is at most 15 characters */
 };
 
 struct lab_pod {
@@ -50,7 +50,7 @@ struct lab_pod {
 	struct in6_addr svc6;
 	struct lab_port ports[LAB_MAX_PORTS];
 	int n_ports;
-	pid_t server_pid;	/* echo server, 0 = none */
+	pid_t server_pid; /* echo server, 0 = none */
 	long long server_start; /* its start time (/proc/PID/stat field 22), 0 = unknown */
 };
 

@@ -44,9 +44,9 @@ static const char *const result_name[] = { "unknown", "connected", "refused", "t
 
 struct target {
 	int src, dst;
-	int family;	/* 4 or 6 */
-	bool svc;	/* to the service address */
-	uint16_t port;	/* the port probed (the service port with --services) */
+	int family; /* 4 or 6 */
+	bool svc; /* to the service address */
+	uint16_t port; /* the port probed (the service port with --services) */
 	uint16_t tport; /* the pod's port: what the policy sees */
 	uint8_t proto;
 	uint8_t result;

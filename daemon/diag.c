@@ -119,5 +119,6 @@ void pw_diags_print(const struct pw_diags *d, FILE *f, bool color)
 		}
 	}
 	if (d->n_errors + d->n_warnings > d->n && d->n >= max)
-		fprintf(f, "(%zu more diagnostics not shown)\n", d->n_errors + d->n_warnings - d->n);
+		fprintf(f, "(%zu more diagnostics not shown)\n",
+			d->n_errors + d->n_warnings - d->n);
 }

@@ -77,7 +77,8 @@ static const struct pw_peer_val *img_peer(void *ctx, const struct pw_peer_key *k
 
 	/* the partition is disjoint, but take the longest anyway, as LPM does */
 	for (i = 0; i < img->n_prefixes; i++) {
-		struct pw_cidr cd = { .addr = img->prefixes[i].addr, .plen = img->prefixes[i].plen };
+		struct pw_cidr cd = { .addr = img->prefixes[i].addr,
+				      .plen = img->prefixes[i].plen };
 
 		if (cd.plen > plen || (int)cd.plen <= best_len)
 			continue;

@@ -12,9 +12,9 @@
 
 void pw_limits_fill(struct pw_limits *l)
 {
-#define DEF(f, v)                 \
-	do {                      \
-		if (!l->f)        \
+#define DEF(f, v)                   \
+	do {                        \
+		if (!l->f)          \
 			l->f = (v); \
 	} while (0)
 	DEF(max_file_bytes, 64u << 20);
@@ -134,7 +134,7 @@ const char *pw_cidr_str(const union pw_addr *a, uint8_t plen, char *buf, size_t 
 	char s[INET6_ADDRSTRLEN];
 
 	if (pw_addr_is_v4(a) && plen >= 96)
-		snprintf(buf, len, "%s/%u", pw_addr_str(a, s, sizeof(s)), plen - 96);
+		snprintf(buf, len, "%s/%u", pw_addr_str(a, s, sizeof(s)), (unsigned)(plen - 96));
 	else
 		snprintf(buf, len, "%s/%u", inet_ntop(AF_INET6, a->b, s, sizeof(s)), plen);
 	return buf;
@@ -292,14 +292,16 @@ static int sort_ns(const void *a, const void *b)
 {
 	int r = cmp_ns_ptr(a, b);
 
-	return r ? r : cmp_pos(&(*(struct pw_ns *const *)a)->pos, &(*(struct pw_ns *const *)b)->pos);
+	return r ? r
+		 : cmp_pos(&(*(struct pw_ns *const *)a)->pos, &(*(struct pw_ns *const *)b)->pos);
 }
 
 static int sort_pod(const void *a, const void *b)
 {
 	int r = cmp_pod_ptr(a, b);
 
-	return r ? r : cmp_pos(&(*(struct pw_pod *const *)a)->pos, &(*(struct pw_pod *const *)b)->pos);
+	return r ? r
+		 : cmp_pos(&(*(struct pw_pod *const *)a)->pos, &(*(struct pw_pod *const *)b)->pos);
 }
 
 static int sort_pol(const void *a, const void *b)
@@ -585,9 +587,8 @@ int pw_model_merge(struct pw_model *const *parts, size_t n_parts, const struct p
 				  &m->pods[i - 1]->pos);
 	for (i = 1; i < m->n_policies; i++)
 		if (!cmp_pol_ptr(&m->policies[i - 1], &m->policies[i]))
-			dup_error(diags, "NetworkPolicy", m->policies[i]->ns,
-				  m->policies[i]->name, &m->policies[i]->pos,
-				  &m->policies[i - 1]->pos);
+			dup_error(diags, "NetworkPolicy", m->policies[i]->ns, m->policies[i]->name,
+				  &m->policies[i]->pos, &m->policies[i - 1]->pos);
 	if (diags->n_errors > errs) {
 		r = -EINVAL;
 		goto fail;

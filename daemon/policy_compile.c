@@ -729,8 +729,9 @@ static int add_pol(struct cc *c, uint32_t set, uint32_t peer, uint8_t dir, uint8
 		   uint16_t port, uint32_t rule_id, uint32_t policy)
 {
 	struct pw_image *img = c->img;
-	struct pw_pol_key k = { .set_id = set, .peer_id = peer, .dir = dir, .proto = proto,
-				.port = port };
+	struct pw_pol_key k = {
+		.set_id = set, .peer_id = peer, .dir = dir, .proto = proto, .port = port
+	};
 
 	if (hidx_find(&c->pol_idx, img->pols, &k) >= 0)
 		return 0; /* an earlier rule already allows it */
@@ -1055,8 +1056,9 @@ static void peer_text(struct buf *b, const struct pw_policy *p, const struct pw_
 	size_t i;
 
 	if (pe->ipblock.present) {
-		buf_printf(b, "%s", pw_cidr_str(&pe->ipblock.cidr.addr, pe->ipblock.cidr.plen, s,
-						sizeof(s)));
+		buf_printf(
+			b, "%s",
+			pw_cidr_str(&pe->ipblock.cidr.addr, pe->ipblock.cidr.plen, s, sizeof(s)));
 		for (i = 0; i < pe->ipblock.n_except; i++)
 			buf_printf(b, "%s%s", i ? "," : " except ",
 				   pw_cidr_str(&pe->ipblock.except[i].addr,
@@ -1262,6 +1264,7 @@ int pw_compile(const struct pw_model *m, const struct pw_compile_opts *opts,
 	       struct pw_image **ret_img, struct pw_diags *diags)
 {
 	struct cc c = { .m = m, .diags = diags };
+	struct hidx ep_idx;
 	uint32_t *ep_ident = NULL, *bases = NULL, (*pod_set)[2] = NULL;
 	struct pw_image *img;
 	size_t i, j, n_ep = 0;
@@ -1276,6 +1279,8 @@ int pw_compile(const struct pw_model *m, const struct pw_compile_opts *opts,
 	if (!img)
 		return -ENOMEM;
 	c.img = img;
+	hidx_init(&ep_idx, sizeof(struct pw_img_ep), offsetof(struct pw_img_ep, addr),
+		  sizeof(union pw_addr));
 	hidx_init(&c.pol_idx, sizeof(struct pw_img_pol), offsetof(struct pw_img_pol, key),
 		  sizeof(struct pw_pol_key));
 	hidx_init(&c.racc_idx, sizeof(struct rangeacc), offsetof(struct rangeacc, key),
@@ -1363,9 +1368,29 @@ int pw_compile(const struct pw_model *m, const struct pw_compile_opts *opts,
 		if (ip->skip_reason)
 			continue;
 		for (j = 0; j < pod->n_addrs; j++) {
-			struct pw_img_ep *e = &img->eps[img->n_eps++];
+			struct pw_img_ep *e = &img->eps[img->n_eps];
+			long dup;
 
 			e->addr = pod->addrs[j];
+			dup = hidx_find(&ep_idx, img->eps, &e->addr);
+			if (dup >= 0) {
+				/* pod churn: a stale object still holds a reused address */
+				const struct pw_img_pod *o = &img->pods[img->eps[dup].pod];
+				char obj[600], a[64];
+
+				snprintf(obj, sizeof(obj), "Pod %s/%s", pod->ns, pod->name);
+				pw_diag_add(diags, PW_SEV_WARNING, &pod->pos, obj, "status.podIPs",
+					    "address %s already belongs to pod %s/%s; ignored here",
+					    pw_addr_str(&e->addr, a, sizeof(a)), o->ns, o->name);
+				memset(e, 0, sizeof(*e));
+				n_ep++;
+				continue;
+			}
+			if (hidx_add(&ep_idx, img->eps, (uint32_t)img->n_eps)) {
+				r = -ENOMEM;
+				goto out;
+			}
+			img->n_eps++;
 			e->pod = (uint32_t)i;
 			e->val.identity = c.idents[ep_ident[n_ep++]].id;
 			for (d = 0; d < 2; d++) {
@@ -1379,7 +1404,7 @@ int pw_compile(const struct pw_model *m, const struct pw_compile_opts *opts,
 					e->val.flags |= d == PW_DIR_INGRESS ? PW_EP_AUDIT_IN
 									    : PW_EP_AUDIT_OUT;
 			}
-			if (!j) {
+			if (img->n_eps - 1 == ip->first_ep) {
 				ip->identity = e->val.identity;
 				ip->set_id[0] = e->val.set_id[0];
 				ip->set_id[1] = e->val.set_id[1];
@@ -1399,8 +1424,8 @@ int pw_compile(const struct pw_model *m, const struct pw_compile_opts *opts,
 
 		p->addr = c.regions[i].addr;
 		p->plen = c.regions[i].plen;
-		p->val.identity = c.regions[i].ident < 0 ? PW_ID_WORLD
-							  : c.idents[c.regions[i].ident].id;
+		p->val.identity =
+			c.regions[i].ident < 0 ? PW_ID_WORLD : c.idents[c.regions[i].ident].id;
 		p->val.flags = c.regions[i].flags;
 	}
 	for (i = 0; i < c.n_sets; i++) {
@@ -1436,6 +1461,7 @@ out:
 	free(c.racc);
 	hidx_free(&c.pol_idx);
 	hidx_free(&c.racc_idx);
+	hidx_free(&ep_idx);
 	intern_free(&c.sigs);
 	intern_free(&c.setkeys);
 	free(ep_ident);

@@ -87,7 +87,8 @@ static size_t path_push(struct pctx *c, const char *fmt, ...)
 	r = vsnprintf(c->path + old, sizeof(c->path) - old, fmt, ap);
 	va_end(ap);
 	if (r > 0)
-		c->path_len = old + (size_t)r < sizeof(c->path) ? old + (size_t)r : sizeof(c->path) - 1;
+		c->path_len =
+			old + (size_t)r < sizeof(c->path) ? old + (size_t)r : sizeof(c->path) - 1;
 	return old;
 }
 
@@ -176,7 +177,8 @@ static yaml_node_t *map_get(struct pctx *c, yaml_node_t *n, const char *key)
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
 
-		if (k && k->type == YAML_SCALAR_NODE && !strcmp((char *)k->data.scalar.value, key)) {
+		if (k && k->type == YAML_SCALAR_NODE &&
+		    !strcmp((char *)k->data.scalar.value, key)) {
 			yaml_node_t *v = node(c, p->value);
 
 			return is_null(v) ? NULL : v;
@@ -190,7 +192,9 @@ static bool want(struct pctx *c, yaml_node_t *n, yaml_node_type_t t)
 	if (n->type == t)
 		return true;
 	perr(c, n, "expected %s, found %s",
-	     t == YAML_MAPPING_NODE ? "a mapping" : t == YAML_SEQUENCE_NODE ? "a list" : "a string",
+	     t == YAML_MAPPING_NODE    ? "a mapping"
+	     : t == YAML_SEQUENCE_NODE ? "a list"
+				       : "a string",
 	     type_name(n));
 	return false;
 }
@@ -419,7 +423,8 @@ static int parse_selector(struct pctx *c, yaml_node_t *n, const char *field,
 		}
 		cnt = (size_t)(me->data.sequence.items.top - me->data.sequence.items.start);
 		if (cnt > c->lim->max_exprs) {
-			perr(c, me, "too many expressions: %zu (limit %zu)", cnt, c->lim->max_exprs);
+			perr(c, me, "too many expressions: %zu (limit %zu)", cnt,
+			     c->lim->max_exprs);
 			r = -EINVAL;
 			path_pop(c, o2);
 			goto out;
@@ -584,8 +589,9 @@ static int parse_meta(struct pctx *c, yaml_node_t *obj, const char *kind, bool n
 		path_push(c, "metadata");
 		r = -EINVAL;
 	}
-	if (namespaced && m->ns && (strlen(m->ns) > 63 || !valid_dns_subdomain(m->ns, strlen(m->ns)) ||
-				    strchr(m->ns, '.'))) {
+	if (namespaced && m->ns &&
+	    (strlen(m->ns) > 63 || !valid_dns_subdomain(m->ns, strlen(m->ns)) ||
+	     strchr(m->ns, '.'))) {
 		path_push(c, ".namespace");
 		perr(c, nsn, "invalid namespace \"%s\"", m->ns);
 		path_pop(c, 0);
@@ -680,8 +686,7 @@ static void parse_namespace(struct pctx *c, yaml_node_t *obj)
 				ns->labels.v[i].value = xstrdup(c, m.name);
 			}
 		if (!have_name_label) {
-			struct pw_label *v = realloc(ns->labels.v,
-						     (ns->labels.n + 1) * sizeof(*v));
+			struct pw_label *v = realloc(ns->labels.v, (ns->labels.n + 1) * sizeof(*v));
 
 			if (!v) {
 				c->oom = 1;
@@ -829,8 +834,8 @@ static int parse_containers(struct pctx *c, struct pw_pod *p, yaml_node_t *spec,
 				continue;
 			}
 			{
-				struct pw_cport *v = realloc(p->cports,
-							     (p->n_cports + 1) * sizeof(*v));
+				struct pw_cport *v =
+					realloc(p->cports, (p->n_cports + 1) * sizeof(*v));
 
 				if (!v) {
 					c->oom = 1;
@@ -1047,9 +1052,8 @@ static int parse_ipblock(struct pctx *c, yaml_node_t *n, struct pw_ipblock *out)
 
 		if (!e || parse_cidr(c, e, x)) {
 			r = -EINVAL;
-		} else if (cidr_ok &&
-			   (x->v4 != out->cidr.v4 || x->plen <= out->cidr.plen ||
-			    !pw_cidr_contains(&out->cidr, &x->addr))) {
+		} else if (cidr_ok && (x->v4 != out->cidr.v4 || x->plen <= out->cidr.plen ||
+				       !pw_cidr_contains(&out->cidr, &x->addr))) {
 			char b1[64], b2[64];
 
 			perr(c, e, "except %s must be a strict subset of cidr %s",
@@ -1112,8 +1116,9 @@ static int parse_port(struct pctx *c, yaml_node_t *n, struct pw_port *out)
 	path_pop(c, old);
 	pn = map_get(c, n, "port");
 	path_push(c, ".port");
-	if (pn && pn->type == YAML_SCALAR_NODE && pn->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-	    pn->data.scalar.value[0] >= '0' && pn->data.scalar.value[0] <= '9') {
+	if (pn && pn->type == YAML_SCALAR_NODE &&
+	    pn->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && pn->data.scalar.value[0] >= '0' &&
+	    pn->data.scalar.value[0] <= '9') {
 		if (int_of(c, pn, &v)) {
 			r = -EINVAL;
 		} else if (v < 1 || v > 65535) {
@@ -1122,7 +1127,8 @@ static int parse_port(struct pctx *c, yaml_node_t *n, struct pw_port *out)
 		} else {
 			out->port = (uint16_t)v;
 		}
-	} else if (pn && pn->type == YAML_SCALAR_NODE && pn->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	} else if (pn && pn->type == YAML_SCALAR_NODE &&
+		   pn->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
 		   pn->data.scalar.value[0] == '-') {
 		perr(c, pn, "port %s out of range 1-65535", (char *)pn->data.scalar.value);
 		r = -EINVAL;
@@ -1378,8 +1384,7 @@ static void parse_policy(struct pctx *c, yaml_node_t *obj)
 		if (p->n_rules[PW_DIR_EGRESS])
 			p->types[PW_DIR_EGRESS] = true;
 	}
-	if (r || c->oom ||
-	    grow(c, (void ***)&c->part->policies, c->part->n_policies, &c->caps[2]))
+	if (r || c->oom || grow(c, (void ***)&c->part->policies, c->part->n_policies, &c->caps[2]))
 		goto fail;
 	c->part->policies[c->part->n_policies++] = p;
 	return;
@@ -1414,7 +1419,8 @@ static void parse_object(struct pctx *c, yaml_node_t *obj, int depth)
 			perr(c, obj, "apiVersion: required");
 		return;
 	}
-	if (!strcmp(kind, "List") || (strlen(kind) > 4 && !strcmp(kind + strlen(kind) - 4, "List"))) {
+	if (!strcmp(kind, "List") ||
+	    (strlen(kind) > 4 && !strcmp(kind + strlen(kind) - 4, "List"))) {
 		yaml_node_t *items = map_get(c, obj, "items");
 		size_t i, cnt;
 
@@ -1442,8 +1448,9 @@ static void parse_object(struct pctx *c, yaml_node_t *obj, int depth)
 	else if (!strcmp(kind, "Namespace") && !strcmp(api, "v1"))
 		parse_namespace(c, obj);
 	else
-		pwarn(c, obj, "skipping %s %s: podwall reads v1 Namespace, v1 Pod and "
-			      "networking.k8s.io/v1 NetworkPolicy",
+		pwarn(c, obj,
+		      "skipping %s %s: podwall reads v1 Namespace, v1 Pod and "
+		      "networking.k8s.io/v1 NetworkPolicy",
 		      api, kind);
 	c->object[0] = 0;
 	path_pop(c, 0);
@@ -1514,7 +1521,8 @@ static int parse_buffer_part(const char *name, const char *buf, size_t len,
 			}
 			pw_diag_add(diags, PW_SEV_ERROR, &p, NULL, NULL, "YAML: %s%s%s",
 				    parser.problem ? parser.problem : "syntax error",
-				    parser.context ? " " : "", parser.context ? parser.context : "");
+				    parser.context ? " " : "",
+				    parser.context ? parser.context : "");
 			break;
 		}
 		root = yaml_document_get_root_node(&doc);
@@ -1679,17 +1687,23 @@ int pw_model_load_files(const char *const *paths, size_t n, const struct pw_limi
 			break;
 	}
 	(void)n_cidrs;
-	if (!r)
+	if (!r) {
 		r = merge_owned(parts, n_parts, &l, ret_model, diags);
+	} else if (r == -EINVAL) {
+		struct pw_model *v = NULL;
+
+		/* report duplicates among the files that parsed, too */
+		if (!pw_model_merge(parts, n_parts, &l, &v, diags))
+			pw_model_free(v);
+	}
 	for (i = 0; i < n_parts; i++)
 		pw_model_free(parts[i]);
 	free(parts);
 	return r;
 }
 
-int pw_model_load_buffer(const char *name, const char *buf, size_t len,
-			 const struct pw_limits *lim, struct pw_model **ret_model,
-			 struct pw_diags *diags)
+int pw_model_load_buffer(const char *name, const char *buf, size_t len, const struct pw_limits *lim,
+			 struct pw_model **ret_model, struct pw_diags *diags)
 {
 	struct pw_model *part = NULL;
 	int r;

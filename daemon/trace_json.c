@@ -165,7 +165,7 @@ json_t *pw_trace_json(const struct pw_image *img, const struct pw_trace_end *src
 	json_object_set_new(o, "dst", end_json(img, dst, res->dst_id));
 	json_object_set_new(o, "port", json_integer(port));
 	json_object_set_new(o, "proto",
-			    json_string(proto == PW_PROTO_TCP   ? "tcp"
+			    json_string(proto == PW_PROTO_TCP	? "tcp"
 					: proto == PW_PROTO_UDP ? "udp"
 								: "sctp"));
 	json_object_set_new(o, "egress", side_json(img, &res->egress, src->pod));

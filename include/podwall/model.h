@@ -245,9 +245,8 @@ int pw_model_load_files(const char *const *paths, size_t n, const struct pw_limi
 
 /* Parse one buffer as if it were file `name` (tests, fuzzing).  The result
  * is a complete model (implicit namespaces added, duplicates checked). */
-int pw_model_load_buffer(const char *name, const char *buf, size_t len,
-			 const struct pw_limits *lim, struct pw_model **ret_model,
-			 struct pw_diags *diags);
+int pw_model_load_buffer(const char *name, const char *buf, size_t len, const struct pw_limits *lim,
+			 struct pw_model **ret_model, struct pw_diags *diags);
 
 /*
  * Incremental reload: parse one file into a part (objects of that file

@@ -29,7 +29,8 @@ struct gen_buf {
 	size_t cap;
 };
 
-static void gb_printf(struct gen_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void gb_printf(struct gen_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static void gb_printf(struct gen_buf *b, const char *fmt, ...)
 {
 	va_list ap;
@@ -100,8 +101,10 @@ static void gen_selector(struct gen_buf *b, int ns_level)
 			gb_printf(b, "{matchLabels: {team: %s}}", gen_teams[rnd(3)]);
 			return;
 		case 3:
-			gb_printf(b, "{matchExpressions: [{key: team, operator: %s, values: [%s, %s]}]}",
-				  rnd(2) ? "In" : "NotIn", gen_teams[rnd(3)], gen_teams[rnd(3)]);
+			gb_printf(
+				b,
+				"{matchExpressions: [{key: team, operator: %s, values: [%s, %s]}]}",
+				rnd(2) ? "In" : "NotIn", gen_teams[rnd(3)], gen_teams[rnd(3)]);
 			return;
 		case 4:
 			gb_printf(b, "{matchExpressions: [{key: team, operator: %s}]}",
@@ -118,7 +121,9 @@ static void gen_selector(struct gen_buf *b, int ns_level)
 		gb_printf(b, "{matchLabels: {app: %s}}", gen_apps[rnd(4)]);
 		return;
 	case 3:
-		gb_printf(b, "{matchLabels: {app: %s}, matchExpressions: [{key: tier, operator: %s, values: [%s]}]}",
+		gb_printf(b,
+			  "{matchLabels: {app: %s}, matchExpressions: [{key: tier, operator: %s, "
+			  "values: [%s]}]}",
 			  gen_apps[rnd(4)], rnd(2) ? "In" : "NotIn", gen_tiers[rnd(2)]);
 		return;
 	case 4:
@@ -161,7 +166,8 @@ static void gen_peer(struct gen_buf *b, const struct gen_opts *o)
 			if (rnd(2))
 				gb_printf(b, "{ipBlock: {cidr: '%s/%u'}}", a, 124 + rnd(5));
 			else
-				gb_printf(b, "{ipBlock: {cidr: 'fd00::/64', except: ['%s/128']}}", a);
+				gb_printf(b, "{ipBlock: {cidr: 'fd00::/64', except: ['%s/128']}}",
+					  a);
 			break;
 		}
 		gen_pod_addr(a, rnd(o->n_pods + 2), 0);
@@ -176,7 +182,8 @@ static void gen_peer(struct gen_buf *b, const struct gen_opts *o)
 			gb_printf(b, "{ipBlock: {cidr: 10.0.0.0/8, except: [%s/32, %s/30]}}", a, a);
 			break;
 		default:
-			gb_printf(b, "{ipBlock: {cidr: 0.0.0.0/0, except: [%s/%u]}}", a, 28 + rnd(5));
+			gb_printf(b, "{ipBlock: {cidr: 0.0.0.0/0, except: [%s/%u]}}", a,
+				  28 + rnd(5));
 		}
 	}
 }
@@ -270,8 +277,10 @@ static char *gen_yaml(uint64_t seed, const struct gen_opts *o, size_t *ret_len)
 		unsigned odd = o->odd_pods ? rnd(12) : 99;
 
 		gen_ns_name(ns, rnd(o->n_ns));
-		gb_printf(&b, "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p%u\n  namespace: %s\n",
-			  i, ns);
+		gb_printf(
+			&b,
+			"---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p%u\n  namespace: %s\n",
+			i, ns);
 		gb_printf(&b, "  labels: {app: %s", gen_apps[rnd(4)]);
 		if (rnd(2))
 			gb_printf(&b, ", tier: %s", gen_tiers[rnd(2)]);
@@ -283,7 +292,8 @@ static char *gen_yaml(uint64_t seed, const struct gen_opts *o, size_t *ret_len)
 		for (j = 0; j < 3; j++)
 			if (rnd(3))
 				gb_printf(&b, "    - {name: %s, containerPort: %u, protocol: %s}\n",
-					  gen_pnames[j], gen_ports[rnd(4)], gen_protos[rnd(2) ? 0 : rnd(3)]);
+					  gen_pnames[j], gen_ports[rnd(4)],
+					  gen_protos[rnd(2) ? 0 : rnd(3)]);
 		gb_printf(&b, "    - {containerPort: 9}\n");
 		gb_printf(&b, "status:\n  phase: %s\n", odd == 1 ? "Succeeded" : "Running");
 		if (odd == 2)
@@ -300,8 +310,9 @@ static char *gen_yaml(uint64_t seed, const struct gen_opts *o, size_t *ret_len)
 		int ing = rnd(4) != 0, egr = rnd(2);
 
 		gen_ns_name(ns, rnd(o->n_ns));
-		gb_printf(&b, "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-			      "metadata:\n  name: pol%u\n  namespace: %s\n",
+		gb_printf(&b,
+			  "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+			  "metadata:\n  name: pol%u\n  namespace: %s\n",
 			  i, ns);
 		if (rnd(8) == 0)
 			gb_printf(&b, "  annotations: {podwall.io/audit: \"true\"}\n");
@@ -323,6 +334,114 @@ static char *gen_yaml(uint64_t seed, const struct gen_opts *o, size_t *ret_len)
 			gb_printf(&b, "  egress:");
 			gen_rules(&b, o, "to");
 		}
+	}
+	*ret_len = b.len;
+	return b.p;
+}
+
+/*
+ * A deployment-like cluster: pods are replicas of apps (about 10 per app),
+ * replicas share labels and container ports, policies select apps and let
+ * other apps, namespaces or CIDRs in.  This is the shape of real clusters,
+ * used by the compile benchmark; gen_yaml() is the adversarial shape (every
+ * pod its own labels and port names) used by the differential test.
+ */
+static char *gen_yaml_cluster(uint64_t seed, const struct gen_opts *o, size_t *ret_len)
+{
+	struct gen_buf b = {};
+	unsigned n_apps = o->n_pods / 10 < 4 ? 4 : o->n_pods / 10, i, j;
+	char ns[16], a[64];
+
+	gen_rng = seed * 0x9e3779b97f4a7c15ull + 0x7654321;
+	if (!gen_rng)
+		gen_rng = 1;
+	for (i = 0; i < o->n_ns; i++) {
+		gen_ns_name(ns, i);
+		gb_printf(&b,
+			  "---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: %s\n"
+			  "  labels: {team: %s}\n",
+			  ns, gen_teams[i % 3]);
+	}
+	for (i = 0; i < o->n_pods; i++) {
+		unsigned app = rnd(n_apps);
+
+		gen_ns_name(ns, app % o->n_ns);
+		gb_printf(&b,
+			  "---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: app%u-%u\n"
+			  "  namespace: %s\n  labels: {app: app%u, tier: %s}\n",
+			  app, i, ns, app, gen_tiers[app % 2]);
+		gb_printf(&b,
+			  "spec:\n  containers:\n  - name: c\n    ports:\n"
+			  "    - {name: http, containerPort: %u}\n"
+			  "    - {name: metrics, containerPort: 9090}\n",
+			  app % 2 ? 8080 : 80);
+		if (app % 5 == 0)
+			gb_printf(&b, "    - {name: dns, containerPort: 53, protocol: UDP}\n");
+		gen_pod_addr(a, i, 0);
+		gb_printf(&b, "status:\n  phase: Running\n  podIP: %s\n  podIPs:\n  - ip: %s\n", a,
+			  a);
+		if (o->v6 && app % 3 == 0) {
+			gen_pod_addr(a, i, 1);
+			gb_printf(&b, "  - ip: '%s'\n", a);
+		}
+	}
+	for (i = 0; i < o->n_policies; i++) {
+		unsigned nsi = rnd(o->n_ns), app = nsi + o->n_ns * rnd(n_apps / o->n_ns + 1);
+		unsigned nr = 1 + rnd(o->max_rules ? o->max_rules : 1), k = rnd(10);
+
+		if (app >= n_apps)
+			app = nsi;
+		gen_ns_name(ns, nsi);
+		gb_printf(&b,
+			  "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+			  "metadata:\n  name: pol%u\n  namespace: %s\nspec:\n",
+			  i, ns);
+		if (k < 7)
+			gb_printf(&b, "  podSelector: {matchLabels: {app: app%u}}\n", app);
+		else if (k < 9)
+			gb_printf(&b, "  podSelector: {}\n");
+		else
+			gb_printf(&b, "  podSelector: {matchExpressions: [{key: tier, operator: "
+				      "In, values: [db]}]}\n");
+		gb_printf(&b, "  policyTypes: [Ingress%s]\n  ingress:\n", rnd(3) ? "" : ", Egress");
+		for (j = 0; j < nr; j++) {
+			unsigned peer = rnd(10), other = nsi + o->n_ns * rnd(n_apps / o->n_ns + 1);
+
+			if (other >= n_apps)
+				other = nsi;
+			gb_printf(&b, "  - from: [");
+			if (peer < 5)
+				gb_printf(&b, "{podSelector: {matchLabels: {app: app%u}}}", other);
+			else if (peer < 7)
+				gb_printf(&b,
+					  "{namespaceSelector: {matchLabels: {team: %s}}, "
+					  "podSelector: {matchLabels: {tier: web}}}",
+					  gen_teams[rnd(3)]);
+			else if (peer < 9)
+				gb_printf(&b,
+					  "{namespaceSelector: {matchLabels: "
+					  "{kubernetes.io/metadata.name: %s}}}",
+					  ns);
+			else {
+				unsigned net = rnd(40);
+
+				gb_printf(
+					&b,
+					"{ipBlock: {cidr: 10.0.%u.0/24, except: [10.0.%u.%u/30]}}",
+					net, net, 4 * rnd(64));
+			}
+			gb_printf(&b, "]\n    ports: [%s]\n",
+				  rnd(2)   ? "{port: http}"
+				  : rnd(2) ? "{port: 8080}, {port: 9090}"
+					   : "{protocol: UDP, port: 53}");
+		}
+		/* egress (ignored unless policyTypes has it): DNS plus one app */
+		gb_printf(&b,
+			  "  egress:\n  - ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: "
+			  "53}]\n"
+			  "  - to: [{podSelector: {matchLabels: {app: app%u}}}]\n    ports: "
+			  "[{port: http}]\n",
+			  app);
 	}
 	*ret_len = b.len;
 	return b.p;

@@ -50,8 +50,8 @@ static bool ref_peer_matches(const struct pw_model *m, const struct pw_policy *p
 	return !pe->pod_sel.present || pw_selector_matches(&pe->pod_sel, &pod->labels);
 }
 
-static bool ref_port_matches(const struct pw_port *pt, const struct pw_pod *dst_pod,
-			     uint8_t proto, uint16_t port)
+static bool ref_port_matches(const struct pw_port *pt, const struct pw_pod *dst_pod, uint8_t proto,
+			     uint16_t port)
 {
 	uint16_t want;
 

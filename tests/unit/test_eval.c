@@ -23,14 +23,14 @@ static const struct {
 	uint8_t proto;
 	uint16_t port;
 } probes[] = {
-	{ PW_PROTO_TCP, 80 },  { PW_PROTO_TCP, 81 },   { PW_PROTO_TCP, 53 }, { PW_PROTO_TCP, 8080 },
-	{ PW_PROTO_TCP, 60 },  { PW_PROTO_TCP, 100 },  { PW_PROTO_UDP, 53 }, { PW_PROTO_UDP, 80 },
-	{ PW_PROTO_UDP, 81 },  { PW_PROTO_SCTP, 80 },  { PW_PROTO_SCTP, 53 }, { PW_PROTO_ICMP, 0 },
-	{ PW_PROTO_TCP, 9 },   { PW_PROTO_UDP, 8080 },
+	{ PW_PROTO_TCP, 80 }, { PW_PROTO_TCP, 81 },   { PW_PROTO_TCP, 53 },  { PW_PROTO_TCP, 8080 },
+	{ PW_PROTO_TCP, 60 }, { PW_PROTO_TCP, 100 },  { PW_PROTO_UDP, 53 },  { PW_PROTO_UDP, 80 },
+	{ PW_PROTO_UDP, 81 }, { PW_PROTO_SCTP, 80 },  { PW_PROTO_SCTP, 53 }, { PW_PROTO_ICMP, 0 },
+	{ PW_PROTO_TCP, 9 },  { PW_PROTO_UDP, 8080 },
 };
 
 static const char *const outsiders[] = { "10.0.0.3", "10.0.0.200", "192.168.1.1", "10.1.0.1",
-					 "fd00::2", "fd00::ff", "2001:db8::1", "0.0.0.1" };
+					 "fd00::2",  "fd00::ff",   "2001:db8::1", "0.0.0.1" };
 
 static void collect_addrs(const struct pw_model *m, union pw_addr **ret, size_t *ret_n)
 {
@@ -50,7 +50,9 @@ static void collect_addrs(const struct pw_model *m, union pw_addr **ret, size_t 
 /* outcome counts: the test is only meaningful if every kind occurs */
 static size_t n_denied, n_allowed_isolated, n_audit;
 
-static int check_seed(uint64_t seed, const struct gen_opts *o, size_t *ret_checked)
+typedef char *(*gen_fn)(uint64_t seed, const struct gen_opts *o, size_t *ret_len);
+
+static int check_seed(gen_fn gen, uint64_t seed, const struct gen_opts *o, size_t *ret_checked)
 {
 	struct pw_diags d;
 	struct pw_model *m = NULL;
@@ -58,7 +60,7 @@ static int check_seed(uint64_t seed, const struct gen_opts *o, size_t *ret_check
 	struct pw_eval_backend be;
 	union pw_addr *addrs;
 	size_t len, n, i, j, k, bad = 0;
-	char *y = gen_yaml(seed, o, &len);
+	char *y = gen(seed, o, &len);
 	int r;
 
 	pw_diags_init(&d);
@@ -85,14 +87,14 @@ static int check_seed(uint64_t seed, const struct gen_opts *o, size_t *ret_check
 
 				pw_eval_flow(&be, &addrs[i], &addrs[j], probes[k].proto,
 					     probes[k].port, &res);
-				ref_decide(m, &addrs[i], &addrs[j], probes[k].proto,
-					   probes[k].port, &re, &ri);
+				ref_decide(m, &addrs[i], &addrs[j], probes[k].proto, probes[k].port,
+					   &re, &ri);
 				eg = res.egress.verdict == PW_VERDICT_ALLOW;
 				in = res.ingress.verdict == PW_VERDICT_ALLOW;
 				(*ret_checked)++;
 				n_denied += !re.allowed || !ri.allowed;
-				n_allowed_isolated += (re.isolated && re.allowed) ||
-						      (ri.isolated && ri.allowed);
+				n_allowed_isolated +=
+					(re.isolated && re.allowed) || (ri.isolated && ri.allowed);
 				n_audit += re.audit || ri.audit;
 				if (eg == re.allowed && in == ri.allowed &&
 				    (res.egress.verdict == PW_VERDICT_AUDIT) == re.audit &&
@@ -102,8 +104,10 @@ static int check_seed(uint64_t seed, const struct gen_opts *o, size_t *ret_check
 					char a[64], b[64];
 
 					fprintf(stderr,
-						"seed %llu: %s -> %s %s/%u: eval egress %d ingress %d, "
-						"reference egress %d(audit %d) ingress %d(audit %d)\n",
+						"seed %llu: %s -> %s %s/%u: eval egress %d ingress "
+						"%d, "
+						"reference egress %d(audit %d) ingress %d(audit "
+						"%d)\n",
 						(unsigned long long)seed,
 						pw_addr_str(&addrs[i], a, sizeof(a)),
 						pw_addr_str(&addrs[j], b, sizeof(b)),
@@ -126,8 +130,9 @@ static int check_seed(uint64_t seed, const struct gen_opts *o, size_t *ret_check
 
 static void test_differential(void **state)
 {
-	struct gen_opts o = { .n_ns = 3, .n_pods = 10, .n_policies = 5, .max_rules = 3, .v6 = 1,
-			      .odd_pods = 1 };
+	struct gen_opts o = {
+		.n_ns = 3, .n_pods = 10, .n_policies = 5, .max_rules = 3, .v6 = 1, .odd_pods = 1
+	};
 	size_t checked = 0, failed = 0;
 	uint64_t seed, first = 1;
 	const char *env = getenv("PW_SEED");
@@ -138,7 +143,7 @@ static void test_differential(void **state)
 	for (seed = first; seed < first + (env ? 1 : DIFF_SEEDS); seed++) {
 		o.n_pods = 4 + (unsigned)(seed % 12);
 		o.n_policies = 1 + (unsigned)(seed % 7);
-		if (check_seed(seed, &o, &checked))
+		if (check_seed(gen_yaml, seed, &o, &checked))
 			failed++;
 	}
 	print_message("differential: %zu decisions over %d seeds, %zu seeds differ "
@@ -151,6 +156,21 @@ static void test_differential(void **state)
 	}
 	assert_int_equal(failed, 0);
 	assert_true(checked > 100000);
+}
+
+/* The deployment-like shape too (replicas sharing identities and sets). */
+static void test_differential_cluster(void **state)
+{
+	struct gen_opts o = { .n_ns = 3, .n_pods = 40, .n_policies = 8, .max_rules = 2, .v6 = 1 };
+	size_t checked = 0, failed = 0;
+	uint64_t seed;
+
+	(void)state;
+	for (seed = 1; seed <= 30; seed++)
+		if (check_seed(gen_yaml_cluster, seed, &o, &checked))
+			failed++;
+	print_message("differential (cluster): %zu decisions, %zu seeds differ\n", checked, failed);
+	assert_int_equal(failed, 0);
 }
 
 /* The evaluator must see exactly the image: a hand-built image. */
@@ -180,11 +200,13 @@ static void test_image_lookups(void **state)
 	pf[0].addr = cd.addr;
 	pf[0].plen = cd.plen;
 	pf[0].val.identity = 22;
-	pol[0].key = (struct pw_pol_key){ .set_id = 1, .peer_id = 20, .dir = PW_DIR_INGRESS,
-					  .proto = PW_PROTO_TCP, .port = 80 };
+	pol[0].key = (struct pw_pol_key){
+		.set_id = 1, .peer_id = 20, .dir = PW_DIR_INGRESS, .proto = PW_PROTO_TCP, .port = 80
+	};
 	pol[0].val.rule_id = 7;
-	rg[0].key = (struct pw_pol_key){ .set_id = 1, .peer_id = 22, .dir = PW_DIR_INGRESS,
-					 .proto = PW_PROTO_UDP };
+	rg[0].key = (struct pw_pol_key){
+		.set_id = 1, .peer_id = 22, .dir = PW_DIR_INGRESS, .proto = PW_PROTO_UDP
+	};
 	rg[0].val.n = 1;
 	rg[0].val.r[0] = (struct pw_port_range){ .lo = 1000, .hi = 2000, .rule_id = 9 };
 	img.eps = eps;
@@ -221,6 +243,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_image_lookups),
 		cmocka_unit_test(test_differential),
+		cmocka_unit_test(test_differential_cluster),
 	};
 
 	return cmocka_run_group_tests_name("eval", tests, NULL, NULL);

@@ -24,8 +24,7 @@
 
 #define MAX_PORTS 64
 
-static int parse_addr(const char *s, const char *port, struct sockaddr_storage *ss,
-		      socklen_t *len)
+static int parse_addr(const char *s, const char *port, struct sockaddr_storage *ss, socklen_t *len)
 {
 	char *end;
 	long p = strtol(port, &end, 10);
@@ -107,7 +106,8 @@ static int do_udp(const char *addr, const char *port, int timeout_ms)
 
 static int bind_one(int type, unsigned short port)
 {
-	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(port),
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6,
+				  .sin6_port = htons(port),
 				  .sin6_addr = IN6ADDR_ANY_INIT };
 	int fd = socket(AF_INET6, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1, zero = 0;
 
@@ -160,11 +160,11 @@ static int do_serve(int argc, char **argv)
 			if (!(pfd[i].revents & POLLIN))
 				continue;
 			if (types[i] == SOCK_DGRAM) {
-				r = recvfrom(pfd[i].fd, buf, sizeof(buf), 0, (struct sockaddr *)&from,
-					     &fl);
+				r = recvfrom(pfd[i].fd, buf, sizeof(buf), 0,
+					     (struct sockaddr *)&from, &fl);
 				if (r > 0)
-					sendto(pfd[i].fd, buf, (size_t)r, 0, (struct sockaddr *)&from,
-					       fl);
+					sendto(pfd[i].fd, buf, (size_t)r, 0,
+					       (struct sockaddr *)&from, fl);
 				continue;
 			}
 			c = accept4(pfd[i].fd, NULL, NULL, SOCK_CLOEXEC);
@@ -186,6 +186,7 @@ int main(int argc, char **argv)
 		return do_tcp(argv[2], argv[3], atoi(argv[4]));
 	if (argc == 5 && !strcmp(argv[1], "udp"))
 		return do_udp(argv[2], argv[3], atoi(argv[4]));
-	fprintf(stderr, "usage: pwt_net tcp|udp ADDR PORT TIMEOUT_MS | pwt_net serve PORT[/udp]...\n");
+	fprintf(stderr,
+		"usage: pwt_net tcp|udp ADDR PORT TIMEOUT_MS | pwt_net serve PORT[/udp]...\n");
 	return 2;
 }
