@@ -46,7 +46,7 @@ struct pwt {
 /* Devices of the private namespace (ifindex > 1: test_run needs a device). */
 static int pwt_if[4];
 
-static int pwt_quiet(enum libbpf_print_level l, const char *f, va_list a)
+static __attribute__((unused)) int pwt_quiet(enum libbpf_print_level l, const char *f, va_list a)
 {
 	if (l == LIBBPF_DEBUG || l == LIBBPF_INFO)
 		return 0;
@@ -54,7 +54,7 @@ static int pwt_quiet(enum libbpf_print_level l, const char *f, va_list a)
 }
 
 /* Enter a private netns with veth devices pwt1..pwt3; 0 or -errno. */
-static int pwt_netns(void)
+static __attribute__((unused)) int pwt_netns(void)
 {
 	char cmd[128];
 	int i;
@@ -73,7 +73,7 @@ static int pwt_netns(void)
 	return 0;
 }
 
-static void pwt_no_pins(struct bpf_object *obj)
+static __attribute__((unused)) void pwt_no_pins(struct bpf_object *obj)
 {
 	struct bpf_map *m;
 
@@ -81,7 +81,7 @@ static void pwt_no_pins(struct bpf_object *obj)
 		bpf_map__set_pin_path(m, NULL);
 }
 
-static int pwt_on_event(void *ctx, void *data, size_t len)
+static __attribute__((unused)) int pwt_on_event(void *ctx, void *data, size_t len)
 {
 	struct pwt *t = ctx;
 
@@ -90,7 +90,7 @@ static int pwt_on_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-static void pwt_destroy(struct pwt *t)
+static __attribute__((unused)) void pwt_destroy(struct pwt *t)
 {
 	if (!t)
 		return;
@@ -102,7 +102,7 @@ static void pwt_destroy(struct pwt *t)
 
 /* Load tc and XDP objects; XDP reuses the tc object's maps.  mult scales
  * every max_entries (1 = abi.h sizes). */
-static struct pwt *pwt_load(unsigned int mult)
+static __attribute__((unused)) struct pwt *pwt_load(unsigned int mult)
 {
 	struct pwt *t = calloc(1, sizeof(*t));
 	struct bpf_map *m, *tm;
@@ -145,7 +145,7 @@ fail:
 
 /* ---- addresses and map filling ---- */
 
-static union pw_addr pwt_addr(const char *s)
+static __attribute__((unused)) union pw_addr pwt_addr(const char *s)
 {
 	union pw_addr a = {};
 	struct in_addr v4;
@@ -161,7 +161,7 @@ static union pw_addr pwt_addr(const char *s)
 	return a;
 }
 
-static void pwt_state(struct pwt *t, uint64_t epoch, uint32_t flags)
+static __attribute__((unused)) void pwt_state(struct pwt *t, uint64_t epoch, uint32_t flags)
 {
 	struct pw_state st = { .epoch = epoch, .abi_version = PW_ABI_VERSION, .flags = flags };
 	uint32_t zero = 0;
@@ -170,7 +170,7 @@ static void pwt_state(struct pwt *t, uint64_t epoch, uint32_t flags)
 		abort();
 }
 
-static void pwt_state_rl(struct pwt *t, uint64_t epoch, uint32_t flags, uint32_t rate,
+static __attribute__((unused)) void pwt_state_rl(struct pwt *t, uint64_t epoch, uint32_t flags, uint32_t rate,
 			 uint32_t burst)
 {
 	struct pw_state st = { .epoch = epoch,
@@ -190,7 +190,7 @@ struct pwt_ep {
 	uint32_t set_in, set_out, sflags_in, sflags_out;
 };
 
-static void pwt_add_ep(struct pwt *t, uint32_t slot, const struct pwt_ep *e)
+static __attribute__((unused)) void pwt_add_ep(struct pwt *t, uint32_t slot, const struct pwt_ep *e)
 {
 	struct pw_ep_key k = { .slot = slot, .addr = pwt_addr(e->addr) };
 	struct pw_endpoint v = { .identity = e->identity,
@@ -204,7 +204,7 @@ static void pwt_add_ep(struct pwt *t, uint32_t slot, const struct pwt_ep *e)
 		abort();
 }
 
-static void pwt_add_if(struct pwt *t, uint32_t slot, uint32_t ifindex, const struct pwt_ep *e)
+static __attribute__((unused)) void pwt_add_if(struct pwt *t, uint32_t slot, uint32_t ifindex, const struct pwt_ep *e)
 {
 	struct pw_if_key k = { .slot = slot, .ifindex = ifindex };
 	struct pw_endpoint v = { .identity = e->identity,
@@ -219,7 +219,7 @@ static void pwt_add_if(struct pwt *t, uint32_t slot, uint32_t ifindex, const str
 }
 
 /* plen in the address family's own terms (IPv4 /12 -> /108 inside). */
-static void pwt_add_peer(struct pwt *t, uint32_t slot, const char *addr, unsigned int plen,
+static __attribute__((unused)) void pwt_add_peer(struct pwt *t, uint32_t slot, const char *addr, unsigned int plen,
 			 uint32_t identity, uint32_t flags)
 {
 	struct pw_peer_key k = { .slot = slot, .addr = pwt_addr(addr) };
@@ -230,7 +230,7 @@ static void pwt_add_peer(struct pwt *t, uint32_t slot, const char *addr, unsigne
 		abort();
 }
 
-static void pwt_add_pol(struct pwt *t, uint32_t slot, uint32_t set, uint32_t peer, uint8_t dir,
+static __attribute__((unused)) void pwt_add_pol(struct pwt *t, uint32_t slot, uint32_t set, uint32_t peer, uint8_t dir,
 			uint8_t proto, uint16_t port, uint32_t rule)
 {
 	struct pw_pol_key k = {
@@ -242,7 +242,7 @@ static void pwt_add_pol(struct pwt *t, uint32_t slot, uint32_t set, uint32_t pee
 		abort();
 }
 
-static void pwt_del_pol(struct pwt *t, uint32_t slot, uint32_t set, uint32_t peer, uint8_t dir,
+static __attribute__((unused)) void pwt_del_pol(struct pwt *t, uint32_t slot, uint32_t set, uint32_t peer, uint8_t dir,
 			uint8_t proto, uint16_t port)
 {
 	struct pw_pol_key k = {
@@ -252,7 +252,7 @@ static void pwt_del_pol(struct pwt *t, uint32_t slot, uint32_t set, uint32_t pee
 	bpf_map__delete_elem(t->tc->maps.pw_pol_v1, &k, sizeof(k), 0);
 }
 
-static void pwt_add_range(struct pwt *t, uint32_t slot, uint32_t set, uint32_t peer, uint8_t dir,
+static __attribute__((unused)) void pwt_add_range(struct pwt *t, uint32_t slot, uint32_t set, uint32_t peer, uint8_t dir,
 			  uint8_t proto, uint16_t lo, uint16_t hi, uint32_t rule)
 {
 	struct pw_pol_key k = {
@@ -273,7 +273,7 @@ static void pwt_add_range(struct pwt *t, uint32_t slot, uint32_t set, uint32_t p
 
 /* ---- counters, conntrack, events ---- */
 
-static uint64_t pwt_sum(struct pwt *t, struct bpf_map *map, uint32_t idx, int bytes)
+static __attribute__((unused)) uint64_t pwt_sum(struct pwt *t, struct bpf_map *map, uint32_t idx, int bytes)
 {
 	struct pw_counter *c = calloc(t->ncpu, sizeof(*c));
 	uint64_t sum = 0;
@@ -291,17 +291,17 @@ static uint64_t pwt_sum(struct pwt *t, struct bpf_map *map, uint32_t idx, int by
 
 /* Packets counted for endpoint ep_id, direction dir, code (reason or
  * PW_CNT_AUDIT(reason)). */
-static uint64_t pwt_cnt(struct pwt *t, uint32_t ep_id, uint32_t dir, uint32_t code)
+static __attribute__((unused)) uint64_t pwt_cnt(struct pwt *t, uint32_t ep_id, uint32_t dir, uint32_t code)
 {
 	return pwt_sum(t, t->tc->maps.pw_cnt_v1, PW_CNT_INDEX(ep_id, dir, code), 0);
 }
 
-static uint64_t pwt_rcnt(struct pwt *t, uint32_t rule)
+static __attribute__((unused)) uint64_t pwt_rcnt(struct pwt *t, uint32_t rule)
 {
 	return pwt_sum(t, t->tc->maps.pw_rcnt_v1, rule, 0);
 }
 
-static uint64_t pwt_suppressed(struct pwt *t)
+static __attribute__((unused)) uint64_t pwt_suppressed(struct pwt *t)
 {
 	struct pw_rl *rl = calloc(t->ncpu, sizeof(*rl));
 	uint32_t zero = 0;
@@ -320,7 +320,7 @@ static uint64_t pwt_suppressed(struct pwt *t)
 }
 
 /* The conntrack entry of a tuple at a hook; 0 if found. */
-static int pwt_ct(struct pwt *t, const char *src, const char *dst, uint16_t sport,
+static __attribute__((unused)) int pwt_ct(struct pwt *t, const char *src, const char *dst, uint16_t sport,
 		  uint16_t dport, uint8_t proto, uint8_t hook, struct pw_ct_val *ret)
 {
 	struct pw_ct_key k = { .src = pwt_addr(src),
@@ -333,7 +333,7 @@ static int pwt_ct(struct pwt *t, const char *src, const char *dst, uint16_t spor
 	return bpf_map__lookup_elem(t->tc->maps.pw_ct_v1, &k, sizeof(k), ret, sizeof(*ret), 0);
 }
 
-static int pwt_events(struct pwt *t)
+static __attribute__((unused)) int pwt_events(struct pwt *t)
 {
 	t->n_ev = 0;
 	ring_buffer__consume(t->rb);
@@ -360,21 +360,21 @@ struct pk {
 	int tcp_doff; /* override TCP data offset */
 };
 
-static void put16(uint8_t *p, uint16_t v)
+static __attribute__((unused)) void put16(uint8_t *p, uint16_t v)
 {
 	p[0] = v >> 8;
 	p[1] = v & 0xff;
 }
 
-static void put32(uint8_t *p, uint32_t v)
+static __attribute__((unused)) void put32(uint8_t *p, uint32_t v)
 {
 	put16(p, v >> 16);
 	put16(p + 2, v & 0xffff);
 }
 
-static size_t pk_ip(uint8_t *b, const struct pk *o);
+static __attribute__((unused)) size_t pk_ip(uint8_t *b, const struct pk *o);
 
-static size_t pk_l4(uint8_t *b, const struct pk *o, int v6)
+static __attribute__((unused)) size_t pk_l4(uint8_t *b, const struct pk *o, int v6)
 {
 	size_t n = 0;
 
@@ -417,7 +417,7 @@ static size_t pk_l4(uint8_t *b, const struct pk *o, int v6)
 	return n + 8;
 }
 
-static size_t pk_ip(uint8_t *b, const struct pk *o)
+static __attribute__((unused)) size_t pk_ip(uint8_t *b, const struct pk *o)
 {
 	int v6 = strchr(o->src, ':') != NULL;
 	union pw_addr s = pwt_addr(o->src), d = pwt_addr(o->dst);
@@ -488,7 +488,7 @@ static size_t pk_ip(uint8_t *b, const struct pk *o)
 }
 
 /* A full frame; returns its length. */
-static size_t pk_build(uint8_t *b, const struct pk *o)
+static __attribute__((unused)) size_t pk_build(uint8_t *b, const struct pk *o)
 {
 	int v6 = strchr(o->src, ':') != NULL;
 	size_t off = 12;
@@ -505,10 +505,11 @@ static size_t pk_build(uint8_t *b, const struct pk *o)
 	return off - (size_t)o->truncate;
 }
 
-static int pwt_run_raw(int prog_fd, const uint8_t *buf, size_t len, int ifindex, int xdp)
+static __attribute__((unused)) int pwt_run_raw(int prog_fd, const uint8_t *buf, size_t len, int ifindex, int xdp)
 {
 	struct __sk_buff skb = { .ifindex = (uint32_t)ifindex };
-	struct xdp_md xmd = { .ingress_ifindex = (uint32_t)ifindex };
+	/* XDP test_run takes data_end as the size of the linear data. */
+	struct xdp_md xmd = { .ingress_ifindex = (uint32_t)ifindex, .data_end = (uint32_t)len };
 	uint8_t out[2048];
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf, .data_size_in = (uint32_t)len,
 		    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
@@ -529,7 +530,7 @@ static int pwt_run_raw(int prog_fd, const uint8_t *buf, size_t len, int ifindex,
 	return (int)opts.retval;
 }
 
-static int pwt_run(struct bpf_program *prog, const struct pk *o, int ifindex)
+static __attribute__((unused)) int pwt_run(struct bpf_program *prog, const struct pk *o, int ifindex)
 {
 	uint8_t buf[1024];
 	size_t len = pk_build(buf, o);
