@@ -73,11 +73,7 @@ bpf: $(BPF_OBJS) $(SKELS)
 unit-tests: $(UNIT_TESTS)
 bpf-tests: $(BPF_TESTS) $(BPF_OBJS)
 tools: $(TOOLS)
-<<<<<<< HEAD
-tests: unit-tests bpf-tests tools $(B)/bench/compile_bench
-=======
 tests: unit-tests bpf-tests tools $(BENCH_TOOLS)
->>>>>>> datapath
 
 # ---- BPF objects and skeletons --------------------------------------------
 $(B)/bpf/%.bpf.o: bpf/%.bpf.c | $(B)/bpf
@@ -127,7 +123,6 @@ $(B)/tests/tools/%: tests/e2e/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< -o $@
 
-<<<<<<< HEAD
 # compile benchmark (engine): parse + compile time and peak RSS by pod count
 $(B)/bench/compile_bench: bench/compile_bench.c $(LIB) | $(SKELS)
 	@mkdir -p $(@D)
@@ -145,11 +140,11 @@ fuzz: $(B)/fuzz/fuzz_policy
 	@mkdir -p $(B)/fuzz/corpus
 	$(B)/fuzz/fuzz_policy -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
 		-rss_limit_mb=2048 $(B)/fuzz/corpus tests/data/fuzz
-=======
+
+# other benchmarks (datapath): self-contained programs
 $(B)/bench/%: bench/%.c | $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< $(LDLIBS) -lm -o $@
->>>>>>> datapath
 
 $(B) $(B)/bpf $(B)/skel:
 	@mkdir -p $@
