@@ -30,7 +30,9 @@ node_up() {
 	NODE=$REPLY
 	in_ns "$NODE" sysctl -qw net.ipv4.ip_forward=1 >/dev/null
 	if [ "$PW_TOPO" = bridge ]; then
-		ns_ip "$NODE" link add br0 type bridge || return 1
+		# a fixed MAC, as docker0/cni0 have: a bridge with an inherited MAC
+		# changes it when ports join, which flushes its neighbour table
+		ns_ip "$NODE" link add br0 address 02:00:0a:4d:00:fe type bridge || return 1
 		ns_ip "$NODE" addr add 10.77.0.254/24 dev br0
 		ns_ip "$NODE" link set br0 up
 	fi
