@@ -82,4 +82,4 @@ run ctl trace shop/frontend shop/db 5432/tcp
 run ctl trace shop/frontend shop/api 8080/tcp
 
 step "the whole matrix (podwallctl lab probe)"
-run "$CTL" lab probe --name "$LAB" --family 4 --ports 80,8080,5432
+run "$CTL" lab probe --name "$LAB" --family 4
