@@ -55,9 +55,11 @@ BINS := $(B)/podwalld $(B)/podwallctl
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS := $(patsubst tests/bpf/%.c,$(B)/tests/bpf/%,$(wildcard tests/bpf/test_*.c))
 TOOLS := $(patsubst tests/e2e/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/e2e/tools/*.c))
+BENCH_TOOLS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 
 ALL_OBJS := $(LIB_OBJS) $(DAEMON_OBJS) $(CTL_OBJS)
-DEPS := $(ALL_OBJS:.o=.d) $(BPF_OBJS:.o=.d) $(UNIT_TESTS:=.d) $(BPF_TESTS:=.d) $(TOOLS:=.d)
+DEPS := $(ALL_OBJS:.o=.d) $(BPF_OBJS:.o=.d) $(UNIT_TESTS:=.d) $(BPF_TESTS:=.d) $(TOOLS:=.d) \
+	$(BENCH_TOOLS:=.d)
 
 FORMAT_FILES = $(shell find bpf daemon ctl include tests -name '*.[ch]' 2>/dev/null)
 
@@ -71,7 +73,7 @@ bpf: $(BPF_OBJS) $(SKELS)
 unit-tests: $(UNIT_TESTS)
 bpf-tests: $(BPF_TESTS) $(BPF_OBJS)
 tools: $(TOOLS)
-tests: unit-tests bpf-tests tools $(B)/bench/compile_bench
+tests: unit-tests bpf-tests tools $(BENCH_TOOLS)
 
 # ---- BPF objects and skeletons --------------------------------------------
 $(B)/bpf/%.bpf.o: bpf/%.bpf.c | $(B)/bpf
@@ -138,6 +140,11 @@ fuzz: $(B)/fuzz/fuzz_policy
 	@mkdir -p $(B)/fuzz/corpus
 	$(B)/fuzz/fuzz_policy -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
 		-rss_limit_mb=2048 $(B)/fuzz/corpus tests/data/fuzz
+
+# other benchmarks (datapath): self-contained programs
+$(B)/bench/%: bench/%.c | $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< $(LDLIBS) -lm -o $@
 
 $(B) $(B)/bpf $(B)/skel:
 	@mkdir -p $@

@@ -223,6 +223,20 @@ int pw_flow_from_json(const json_t *rec, struct pw_flow *ret)
 		pod_from(v, fl.policy, sizeof(fl.policy));
 	else
 		copy_str(fl.policy, sizeof(fl.policy), v);
+	/* a drop no rule decided: name the policies that isolate the pod */
+	v = json_object_get(rec, "isolated_by");
+	if (!fl.policy[0] && json_is_array(v) && json_array_size(v)) {
+		const json_t *it;
+		size_t i, n = 0;
+
+		n += (size_t)snprintf(fl.policy, sizeof(fl.policy), "isolated by ");
+		json_array_foreach(v, i, it) {
+			if (n >= sizeof(fl.policy) || !json_is_string(it))
+				break;
+			n += (size_t)snprintf(fl.policy + n, sizeof(fl.policy) - n, "%s%s",
+					      i ? "," : "", json_string_value(it));
+		}
+	}
 	copy_str(fl.rule, sizeof(fl.rule), json_object_get(rec, "rule"));
 	*ret = fl;
 	return 0;

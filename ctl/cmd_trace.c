@@ -4,7 +4,10 @@
  *
  * With --policy-dir the directory is compiled offline and the decision is
  * made by the evaluator over the image, with the datapath's own lookups
- * (decide.h).  Without it, the live maps answer (not implemented yet).
+ * (decide.h).  Without it the live maps answer: the daemon decides over the
+ * maps in force and names pods and rules from its image; when the daemon is
+ * not running, the pinned maps answer for addresses (no names).
+ * Both print the object of daemon/trace_json.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,7 +16,10 @@
 #include <strings.h>
 
 #include "../daemon/eval.h"
+#include "../daemon/eval_maps.h"
 #include "../daemon/policy_compile.h"
+#include "../daemon/trace_json.h"
+#include "live.h"
 #include "podwall/model.h"
 #include "podwallctl.h"
 
@@ -24,182 +30,35 @@ static void trace_help(void)
 	       "  SRC, DST      NS/POD or an IP address (a pod's address is that pod)\n"
 	       "  PORT/PROTO    destination port and tcp, udp or sctp (any case)\n"
 	       "  --policy-dir  compile DIR offline and decide from it\n"
-	       "  --audit       as if the daemon ran with --mode audit\n"
+	       "  --audit       as if the daemon ran with --mode audit (with --policy-dir)\n"
 	       "\n"
 	       "Prints the combined verdict (egress at SRC and ingress at DST) and the\n"
-	       "policy and rule that decide each side.\n");
+	       "policy and rule that decide each side.  Without --policy-dir the live\n"
+	       "maps decide (through podwalld, or the pinned maps when it is down).\n");
 }
 
-struct end {
-	const char *arg;
-	union pw_addr addr;
-	long pod; /* index in img->pods, -1 = not a pod */
-};
-
-static int resolve(const struct pw_image *img, const char *arg, struct end *e)
+static void side_text(const char *what, const json_t *end, const json_t *sd)
 {
-	const char *slash = strchr(arg, '/');
-	struct pw_cidr cd;
-	long i;
+	const char *pod = pw_jstr(end, "pod"), *reason = pw_jstr(sd, "reason");
+	const char *pol = pw_jstr(sd, "policy");
+	bool allow = pw_jstr(sd, "verdict") && !strcmp(pw_jstr(sd, "verdict"), "allow");
 
-	e->arg = arg;
-	e->pod = -1;
-	if (!pw_addr_parse(arg, &e->addr, NULL)) {
-		e->pod = pw_image_pod_by_addr(img, &e->addr);
-		return 0;
-	}
-	if (slash && !pw_cidr_parse(arg, &cd, NULL))
-		return pw_error(PW_EXIT_USAGE, "trace: '%s' is a CIDR; give one address", arg);
-	if (!slash || slash == arg || !slash[1] || strchr(slash + 1, '/'))
-		return pw_error(PW_EXIT_USAGE, "trace: '%s' is neither NS/POD nor an IP address",
-				arg);
-	{
-		char ns[256];
-
-		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - arg), arg);
-		i = pw_image_pod_by_name(img, ns, slash + 1);
-	}
-	if (i < 0)
-		return pw_error(PW_EXIT_FAIL, "trace: unknown pod %s", arg);
-	if (img->pods[i].skip_reason || !img->pods[i].n_eps)
-		return pw_error(PW_EXIT_FAIL, "trace: pod %s is not an endpoint (%s)", arg,
-				img->pods[i].skip_reason ? img->pods[i].skip_reason : "no IP");
-	e->pod = i;
-	e->addr = img->eps[img->pods[i].first_ep].addr;
-	return 0;
-}
-
-static int parse_port(const char *s, uint16_t *ret_port, uint8_t *ret_proto)
-{
-	char *end;
-	unsigned long p;
-
-	p = strtoul(s, &end, 10);
-	if (end == s || p < 1 || p > 65535)
-		return -EINVAL;
-	if (!*end) {
-		*ret_proto = PW_PROTO_TCP;
-	} else if (*end == '/') {
-		if (!strcasecmp(end + 1, "tcp"))
-			*ret_proto = PW_PROTO_TCP;
-		else if (!strcasecmp(end + 1, "udp"))
-			*ret_proto = PW_PROTO_UDP;
-		else if (!strcasecmp(end + 1, "sctp"))
-			*ret_proto = PW_PROTO_SCTP;
-		else
-			return -EINVAL;
-	} else {
-		return -EINVAL;
-	}
-	*ret_port = (uint16_t)p;
-	return 0;
-}
-
-static const char *verdict_word(uint8_t v)
-{
-	return v == PW_VERDICT_ALLOW ? "allow" : "deny";
-}
-
-static char *pod_name(const struct pw_image *img, long i)
-{
-	char *s = NULL;
-
-	if (i < 0 || asprintf(&s, "%s/%s", img->pods[i].ns, img->pods[i].name) < 0)
-		return NULL;
-	return s;
-}
-
-static json_t *end_json(const struct pw_image *img, const struct end *e, uint32_t id)
-{
-	const struct pw_img_identity *ii = pw_image_identity(img, id);
-	json_t *o = json_object();
-	char buf[64], *pn = pod_name(img, e->pod);
-
-	json_object_set_new(o, "pod", pn ? json_string(pn) : json_null());
-	json_object_set_new(o, "address", json_string(pw_addr_str(&e->addr, buf, sizeof(buf))));
-	json_object_set_new(o, "identity", json_integer(id));
-	if (ii)
-		json_object_set_new(o, "identity_text", json_string(ii->text));
-	free(pn);
-	return o;
-}
-
-/* The policies isolating pod `pod` in `dir`, as "ns/name" strings. */
-static json_t *isolating(const struct pw_image *img, long pod, int dir)
-{
-	json_t *a = json_array();
-	const struct pw_img_set *s;
-	uint32_t i;
-
-	if (pod < 0)
-		return a;
-	s = pw_image_set(img, img->pods[pod].set_id[dir]);
-	for (i = 0; s && i < s->n_policies; i++) {
-		const struct pw_img_policy *p = &img->policies[s->policies[i]];
-		char *n = NULL;
-
-		if (asprintf(&n, "%s/%s", p->ns, p->name) >= 0) {
-			json_array_append_new(a, json_string(n));
-			free(n);
-		}
-	}
-	return a;
-}
-
-static json_t *side_json(const struct pw_image *img, const struct pw_side *sd, long pod)
-{
-	const struct pw_img_rule *r = pw_image_rule(img, sd->rule_id);
-	json_t *o = json_object();
-
-	json_object_set_new(o, "verdict", json_string(verdict_word(sd->verdict)));
-	json_object_set_new(o, "reason", json_string(pw_reason_name(sd->reason)));
-	if (sd->verdict == PW_VERDICT_AUDIT)
-		json_object_set_new(o, "audit", json_true());
-	if (r) {
-		const struct pw_img_policy *p = &img->policies[r->policy];
-		char *n = NULL;
-
-		if (asprintf(&n, "%s/%s", p->ns, p->name) >= 0) {
-			json_object_set_new(o, "policy", json_string(n));
-			free(n);
-		}
-		json_object_set_new(o, "rule", json_integer(r->index));
-		json_object_set_new(o, "rule_id", json_integer(sd->rule_id));
-		json_object_set_new(o, "rule_text", json_string(r->text));
-	}
-	if (sd->reason == PW_DROP_POLICY || sd->reason == PW_ALLOW_POLICY)
-		json_object_set_new(o, "policies", isolating(img, pod, sd->dir));
-	return o;
-}
-
-static void side_text(const struct pw_image *img, const char *what, const struct pw_side *sd,
-		      long pod)
-{
-	const struct pw_img_rule *r = pw_image_rule(img, sd->rule_id);
-	char *pn = pod_name(img, pod);
-
-	printf("  %-7s at %-24s %s", what, pn ? pn : "(not a pod)",
-	       sd->verdict == PW_VERDICT_ALLOW ? "allow" : "deny");
-	free(pn);
-	if (r) {
-		const struct pw_img_policy *p = &img->policies[r->policy];
-
-		printf(" by NetworkPolicy %s/%s %s[%u]: %s\n", p->ns, p->name,
-		       r->dir == PW_DIR_INGRESS ? "ingress" : "egress", r->index, r->text);
+	printf("  %-7s at %-24s %s", what, pod ? pod : "(not a pod)", allow ? "allow" : "deny");
+	if (pol) {
+		printf(" by NetworkPolicy %s %s[%lld]: %s\n", pol, what, pw_jint(sd, "rule", 0),
+		       pw_jstr(sd, "rule_text") ? pw_jstr(sd, "rule_text") : "");
 		return;
 	}
-	switch (sd->reason) {
-	case PW_ALLOW_NOT_ISOLATED:
+	if (!reason)
+		reason = "?";
+	if (!strcmp(reason, "not-isolated")) {
 		printf(" (no policy isolates it)\n");
-		break;
-	case PW_REASON_NONE:
+	} else if (!strcmp(reason, "none")) {
 		printf(" (no policy of its own)\n");
-		break;
-	case PW_ALLOW_HOST:
+	} else if (!strcmp(reason, "host")) {
 		printf(" (the node is always allowed)\n");
-		break;
-	case PW_DROP_POLICY: {
-		json_t *a = isolating(img, pod, sd->dir), *v;
+	} else if (!strcmp(reason, "policy-denied")) {
+		const json_t *a = json_object_get(sd, "policies"), *v;
 		size_t i;
 
 		printf(": no rule of");
@@ -207,26 +66,147 @@ static void side_text(const struct pw_image *img, const char *what, const struct
 			v = json_array_get(a, i);
 			printf("%s %s", i ? "," : "", json_string_value(v));
 		}
-		printf(" allows it%s\n", sd->verdict == PW_VERDICT_AUDIT ? " (audit: passed)" : "");
-		json_decref(a);
-		break;
-	}
-	default:
-		printf(" (%s)\n", pw_reason_name(sd->reason));
+		if (!json_array_size(a))
+			printf(" its policies");
+		printf(" allows it%s\n",
+		       json_is_true(json_object_get(sd, "audit")) ? " (audit: passed)" : "");
+	} else {
+		printf(" (%s)\n", reason);
 	}
 }
 
-int do_trace(int argc, char **argv)
+static void print_text(const json_t *o, const char *a0, const char *a1)
 {
-	const char *dir = NULL, *pos[3];
+	const json_t *src = json_object_get(o, "src"), *dst = json_object_get(o, "dst");
+	bool allow = !strcmp(pw_jstr(o, "verdict") ? pw_jstr(o, "verdict") : "", "allow");
+	const char *c0 = "", *c1 = "", *proto = pw_jstr(o, "proto");
+	char up[8] = "";
+
+	if (pw_color) {
+		c0 = allow ? "\033[1;32m" : "\033[1;31m";
+		c1 = "\033[0m";
+	}
+	for (size_t i = 0; proto && proto[i] && i < sizeof(up) - 1; i++)
+		up[i] = (char)(proto[i] >= 'a' && proto[i] <= 'z' ? proto[i] - 32 : proto[i]);
+	printf("%s (%s) -> %s (%s) %s/%lld: %s%s%s%s\n", pw_jstr(src, "pod") ? a0 : "address",
+	       pw_jstr(src, "address") ? pw_jstr(src, "address") : "?",
+	       pw_jstr(dst, "pod") ? a1 : "address",
+	       pw_jstr(dst, "address") ? pw_jstr(dst, "address") : "?", up, pw_jint(o, "port", 0),
+	       c0, allow ? "ALLOW" : "DENY", c1,
+	       json_is_true(json_object_get(o, "audit")) ? " (audit: would be dropped, passes)"
+							 : "");
+	side_text("egress", src, json_object_get(o, "egress"));
+	side_text("ingress", dst, json_object_get(o, "ingress"));
+}
+
+static const char *proto_word(uint8_t proto)
+{
+	return proto == PW_PROTO_TCP ? "tcp" : proto == PW_PROTO_UDP ? "udp" : "sctp";
+}
+
+/* Daemon down: decide over the pinned maps; addresses only. */
+static int trace_pinned(const char *s, const char *d, uint16_t port, uint8_t proto, json_t **ret)
+{
+	struct pw_trace_end src = { .pod = -1 }, dst = { .pod = -1 };
+	struct pw_eval_maps *em = NULL;
+	struct pw_flow_result res = { 0 };
+	uint64_t epoch;
+	int r;
+
+	if (pw_addr_parse(s, &src.addr, NULL) || pw_addr_parse(d, &dst.addr, NULL))
+		return pw_error(PW_EXIT_FAIL,
+				"trace: podwalld is not running (no socket at %s): pod names need "
+				"it; give addresses, or use --policy-dir DIR",
+				pw_socket_path);
+	r = pw_eval_maps_open(pw_bpffs_dir, &em);
+	if (r)
+		return pw_error(PW_EXIT_FAIL, "trace: podwalld is not running and %s: %s",
+				pw_bpffs_dir,
+				r == -ENOENT ? "nothing is installed there" : strerror(-r));
+	r = pw_eval_maps_flow(em, &src.addr, &dst.addr, proto, port, &res.egress, &res.ingress,
+			      &res.src_id, &res.dst_id, &res.verdict, &epoch);
+	pw_eval_maps_close(em);
+	if (r)
+		return pw_error(PW_EXIT_FAIL, "trace: reading the pinned maps: %s", strerror(-r));
+	*ret = pw_trace_json(NULL, &src, &dst, port, proto, &res);
+	json_object_set_new(*ret, "source", json_string("pinned"));
+	json_object_set_new(*ret, "epoch", json_integer((json_int_t)epoch));
+	if (!pw_json)
+		pw_note_fallback();
+	return 0;
+}
+
+static int trace_live(const char *s, const char *d, uint16_t port, uint8_t proto, json_t **ret)
+{
+	json_t *req = json_pack("{s:s,s:s,s:s,s:i,s:s}", "cmd", "trace", "src", s, "dst", d, "port",
+				port, "proto", proto_word(proto));
+	int r;
+
+	if (!req)
+		return pw_error(PW_EXIT_FAIL, "trace: out of memory");
+	r = pw_daemon_ask(req, ret);
+	if (r == PW_DAEMON_DOWN)
+		return trace_pinned(s, d, port, proto, ret);
+	return r;
+}
+
+static int trace_offline(const char *dir, bool audit, const char *s, const char *d, uint16_t port,
+			 uint8_t proto, json_t **ret)
+{
 	struct pw_diags diags;
 	struct pw_model *m = NULL;
 	struct pw_image *img = NULL;
 	struct pw_eval_backend be = {};
 	struct pw_flow_result res;
-	struct end src, dst;
-	bool audit = false, opened = false;
-	int n_pos = 0, i, ret = PW_EXIT_FAIL, r;
+	struct pw_trace_end src, dst;
+	char err[400];
+	int ret_st = PW_EXIT_FAIL, r;
+
+	pw_diags_init(&diags);
+	r = pw_model_load_dir(dir, NULL, &m, &diags);
+	if (!r)
+		r = pw_compile(m, NULL, &img, &diags);
+	if (r) {
+		if (!pw_json)
+			pw_diags_print(&diags, stderr, pw_color);
+		if (diags.n_errors && diags.n) {
+			char *first = pw_diag_format(&diags.v[0]);
+
+			pw_error(PW_EXIT_FAIL, "%s: invalid policy directory (%zu errors): %s", dir,
+				 diags.n_errors, first ? first : "");
+			free(first);
+		} else {
+			pw_error(PW_EXIT_FAIL, "%s: %s", dir, strerror(-r));
+		}
+		goto out;
+	}
+	if ((r = pw_trace_resolve(img, s, &src, err, sizeof(err))) ||
+	    (r = pw_trace_resolve(img, d, &dst, err, sizeof(err)))) {
+		ret_st = pw_error(r == -EINVAL ? PW_EXIT_USAGE : PW_EXIT_FAIL, "trace: %s", err);
+		goto out;
+	}
+	if (pw_eval_image_open(img, &be)) {
+		pw_error(PW_EXIT_FAIL, "trace: out of memory");
+		goto out;
+	}
+	be.state_flags = audit ? PW_STATE_AUDIT : 0;
+	pw_eval_flow(&be, &src.addr, &dst.addr, proto, port, &res);
+	pw_eval_image_close(&be);
+	*ret = pw_trace_json(img, &src, &dst, port, proto, &res);
+	ret_st = *ret ? PW_EXIT_OK : pw_error(PW_EXIT_FAIL, "trace: out of memory");
+out:
+	pw_image_free(img);
+	pw_model_free(m);
+	pw_diags_free(&diags);
+	return ret_st;
+}
+
+int do_trace(int argc, char **argv)
+{
+	const char *dir = NULL, *pos[3];
+	bool audit = false;
+	int n_pos = 0, i, r;
+	json_t *o = NULL;
 	uint16_t port;
 	uint8_t proto;
 
@@ -256,80 +236,21 @@ int do_trace(int argc, char **argv)
 	if (n_pos != 3)
 		return pw_error(PW_EXIT_USAGE,
 				"trace: usage: trace SRC DST PORT/PROTO [--policy-dir DIR]");
-	if (parse_port(pos[2], &port, &proto))
+	if (pw_trace_parse_port(pos[2], &port, &proto))
 		return pw_error(PW_EXIT_USAGE,
 				"trace: bad PORT/PROTO '%s' (e.g. 8080/tcp, 53/udp, 80/sctp)",
 				pos[2]);
-	if (!dir)
-		return pw_error(PW_EXIT_FAIL, "trace: live trace (without --policy-dir) is not "
-					      "implemented yet; use --policy-dir DIR");
-
-	pw_diags_init(&diags);
-	r = pw_model_load_dir(dir, NULL, &m, &diags);
-	if (!r)
-		r = pw_compile(m, NULL, &img, &diags);
-	if (r) {
-		if (!pw_json)
-			pw_diags_print(&diags, stderr, pw_color);
-		if (diags.n_errors && diags.n) {
-			char *first = pw_diag_format(&diags.v[0]);
-
-			pw_error(PW_EXIT_FAIL, "%s: invalid policy directory (%zu errors): %s", dir,
-				 diags.n_errors, first ? first : "");
-			free(first);
-		} else {
-			pw_error(PW_EXIT_FAIL, "%s: %s", dir, strerror(-r));
-		}
-		goto out;
-	}
-	if ((r = resolve(img, pos[0], &src)) || (r = resolve(img, pos[1], &dst))) {
-		ret = r;
-		goto out;
-	}
-	if (pw_eval_image_open(img, &be)) {
-		pw_error(PW_EXIT_FAIL, "trace: out of memory");
-		goto out;
-	}
-	opened = true;
-	be.state_flags = audit ? PW_STATE_AUDIT : 0;
-	pw_eval_flow(&be, &src.addr, &dst.addr, proto, port, &res);
+	if (dir)
+		r = trace_offline(dir, audit, pos[0], pos[1], port, proto, &o);
+	else
+		r = trace_live(pos[0], pos[1], port, proto, &o);
+	if (r)
+		return r;
 	if (pw_json) {
-		json_t *o = json_object();
-
-		json_object_set_new(o, "verdict", json_string(verdict_word(res.verdict)));
-		json_object_set_new(o, "audit", json_boolean(res.verdict == PW_VERDICT_AUDIT));
-		json_object_set_new(o, "src", end_json(img, &src, res.src_id));
-		json_object_set_new(o, "dst", end_json(img, &dst, res.dst_id));
-		json_object_set_new(o, "port", json_integer(port));
-		json_object_set_new(o, "proto",
-				    json_string(proto == PW_PROTO_TCP	? "tcp"
-						: proto == PW_PROTO_UDP ? "udp"
-									: "sctp"));
-		json_object_set_new(o, "egress", side_json(img, &res.egress, src.pod));
-		json_object_set_new(o, "ingress", side_json(img, &res.ingress, dst.pod));
-		pw_json_print(o);
+		pw_json_print(o); /* takes o */
 	} else {
-		char a[64], b[64];
-		const char *c0 = "", *c1 = "";
-
-		if (pw_color) {
-			c0 = res.verdict == PW_VERDICT_ALLOW ? "\033[1;32m" : "\033[1;31m";
-			c1 = "\033[0m";
-		}
-		printf("%s (%s) -> %s (%s) %s/%u: %s%s%s%s\n", src.pod >= 0 ? pos[0] : "address",
-		       pw_addr_str(&src.addr, a, sizeof(a)), dst.pod >= 0 ? pos[1] : "address",
-		       pw_addr_str(&dst.addr, b, sizeof(b)), pw_proto_name(proto), port, c0,
-		       res.verdict == PW_VERDICT_ALLOW ? "ALLOW" : "DENY", c1,
-		       res.verdict == PW_VERDICT_AUDIT ? " (audit: would be dropped, passes)" : "");
-		side_text(img, "egress", &res.egress, src.pod);
-		side_text(img, "ingress", &res.ingress, dst.pod);
+		print_text(o, pos[0], pos[1]);
+		json_decref(o);
 	}
-	ret = PW_EXIT_OK;
-out:
-	if (opened)
-		pw_eval_image_close(&be);
-	pw_image_free(img);
-	pw_model_free(m);
-	pw_diags_free(&diags);
-	return ret;
+	return PW_EXIT_OK;
 }

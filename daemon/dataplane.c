@@ -45,7 +45,7 @@ static void dlog(struct pw_dp *dp, int level, const char *fmt, ...)
 	va_end(ap);
 	if (dp->log)
 		dp->log(level, "%s", buf);
-	else if (level <= PW_LOG_INFO)
+	else if (level <= PW_DLOG_INFO)
 		fprintf(stderr, "podwall: %s\n", buf);
 }
 
@@ -86,12 +86,12 @@ int pw_dp_open(const struct pw_dp_opts *o, struct pw_dp **ret)
 	dp->rec_fd = pw_loader_map_fd(dp->l, PW_MAP_ATTACH);
 	err = pw_mw_open_bpf(dp->l, &dp->mw);
 	if (err) {
-		dlog(dp, PW_LOG_ERR, "cannot open the policy maps: %s", strerror(-err));
+		dlog(dp, PW_DLOG_ERR, "cannot open the policy maps: %s", strerror(-err));
 		goto fail;
 	}
 	err = pw_nl_open(1, &dp->nl);
 	if (err) {
-		dlog(dp, PW_LOG_ERR, "cannot open netlink: %s", strerror(-err));
+		dlog(dp, PW_DLOG_ERR, "cannot open netlink: %s", strerror(-err));
 		goto fail;
 	}
 	*ret = dp;
@@ -199,7 +199,7 @@ static int attach_pod(struct pw_dp *dp, uint32_t ifindex)
 
 	if_indextoname(ifindex, name);
 	if (from < 0 || to < 0) {
-		dlog(dp, PW_LOG_ERR, "the datapath object lacks %s or pw_to_pod",
+		dlog(dp, PW_DLOG_ERR, "the datapath object lacks %s or pw_to_pod",
 		     dp->hook_xdp ? "pw_xdp_from_pod" : "pw_from_pod");
 		return -ENOENT;
 	}
@@ -208,14 +208,14 @@ static int attach_pod(struct pw_dp *dp, uint32_t ifindex)
 	if (err)
 		goto fail;
 	if (others > 0)
-		dlog(dp, PW_LOG_WARN, "%s: %d other filter(s) on tc egress (left alone)", name,
+		dlog(dp, PW_DLOG_WARN, "%s: %d other filter(s) on tc egress (left alone)", name,
 		     others);
 	err = pw_attach_hook(dp->rec_fd, ifindex, dp->hook_xdp ? PW_ATT_XDP : PW_ATT_TC_INGRESS,
 			     from, 0, &others);
 	if (err)
 		goto fail;
 	if (others > 0)
-		dlog(dp, PW_LOG_WARN, "%s: %d other filter(s) on tc ingress (left alone)", name,
+		dlog(dp, PW_DLOG_WARN, "%s: %d other filter(s) on tc ingress (left alone)", name,
 		     others);
 	/* the hook switched (tc <-> xdp): remove the other one, after the new one is on */
 	err = pw_detach_hook(dp->rec_fd, ifindex, dp->hook_xdp ? PW_ATT_TC_INGRESS : PW_ATT_XDP);
@@ -223,7 +223,7 @@ static int attach_pod(struct pw_dp *dp, uint32_t ifindex)
 		goto fail;
 	return 0;
 fail:
-	dlog(dp, PW_LOG_ERR, "%s: cannot attach: %s", name, strerror(-err));
+	dlog(dp, PW_DLOG_ERR, "%s: cannot attach: %s", name, strerror(-err));
 	return err;
 }
 
@@ -240,7 +240,7 @@ static void attach_uplinks(struct pw_dp *dp)
 		int ifx = if_nametoindex(dp->uplinks[i]);
 
 		if (!ifx) {
-			dlog(dp, PW_LOG_WARN, "uplink %s does not exist (yet)", dp->uplinks[i]);
+			dlog(dp, PW_DLOG_WARN, "uplink %s does not exist (yet)", dp->uplinks[i]);
 			continue;
 		}
 		for (size_t j = 0; j < sizeof(up) / sizeof(up[0]); j++) {
@@ -251,7 +251,7 @@ static void attach_uplinks(struct pw_dp *dp)
 			err = pw_attach_hook(dp->rec_fd, ifx, up[j].hook, fd, PW_ATT_F_UPLINK,
 					     NULL);
 			if (err)
-				dlog(dp, PW_LOG_ERR, "uplink %s: cannot attach %s: %s",
+				dlog(dp, PW_DLOG_ERR, "uplink %s: cannot attach %s: %s",
 				     dp->uplinks[i], up[j].prog, strerror(-err));
 		}
 	}
@@ -310,7 +310,7 @@ static int sync(struct pw_dp *dp, int force, int *ret_changed)
 
 	err = resolve(dp, &local, &how, &n, &host, &nh);
 	if (err) {
-		dlog(dp, PW_LOG_ERR, "interface discovery failed: %s", strerror(-err));
+		dlog(dp, PW_DLOG_ERR, "interface discovery failed: %s", strerror(-err));
 		return err;
 	}
 	if (force || !same_view(dp, local, n, host, nh)) {
@@ -319,7 +319,7 @@ static int sync(struct pw_dp *dp, int force, int *ret_changed)
 			err = pw_mw_apply(dp->mw, dp->img, &view, &dp->last);
 			dp->last_err = err;
 			if (err) {
-				dlog(dp, PW_LOG_ERR, "writing the policy maps failed: %s",
+				dlog(dp, PW_DLOG_ERR, "writing the policy maps failed: %s",
 				     strerror(-err));
 				goto out;
 			}
@@ -365,7 +365,7 @@ static int sync(struct pw_dp *dp, int force, int *ret_changed)
 	}
 	err = detach_unused(dp);
 	if (err)
-		dlog(dp, PW_LOG_WARN, "detaching unused interfaces: %s", strerror(-err));
+		dlog(dp, PW_DLOG_WARN, "detaching unused interfaces: %s", strerror(-err));
 	pw_attach_forget_stale(dp->rec_fd, NULL);
 	attach_uplinks(dp);
 	err = 0;

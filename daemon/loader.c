@@ -87,12 +87,12 @@ static void default_log(int level, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (level > PW_LOG_INFO)
+	if (level > PW_DLOG_INFO)
 		return;
 	va_start(ap, fmt);
 	fprintf(stderr, "podwall: %s: ",
-		level <= PW_LOG_ERR    ? "error"
-		: level == PW_LOG_WARN ? "warning"
+		level <= PW_DLOG_ERR    ? "error"
+		: level == PW_DLOG_WARN ? "warning"
 				       : "info");
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
@@ -226,7 +226,7 @@ static int check_pin(struct pw_loader *l, const char *path, const char *name, __
 		snprintf(why, sizeof(why), "flags %#x, expected %#x", info.map_flags, flags);
 	if (why[0]) {
 		*ret_mismatch = 1;
-		LOG(l, l->migrate ? PW_LOG_WARN : PW_LOG_ERR,
+		LOG(l, l->migrate ? PW_DLOG_WARN : PW_DLOG_ERR,
 		    "pinned map %s (%s) has a different layout: %s%s", name, path, why,
 		    l->migrate ? "; migrating: it is recreated empty"
 			       : "; refusing to reinterpret it (use --migrate to replace it, "
@@ -273,14 +273,14 @@ static int check_abi(struct pw_loader *l)
 	if (st.abi_version == 0 || st.abi_version == PW_ABI_VERSION)
 		return 0;
 	if (!l->migrate) {
-		LOG(l, PW_LOG_ERR,
+		LOG(l, PW_DLOG_ERR,
 		    "pinned map pw_state_v1 (%s) was written by ABI version %u, this build is "
 		    "version %u; refusing to reinterpret the pinned maps (use --migrate to replace "
 		    "them, losing conntrack, or --uninstall)",
 		    path, st.abi_version, PW_ABI_VERSION);
 		return -EPROTO;
 	}
-	LOG(l, PW_LOG_WARN,
+	LOG(l, PW_DLOG_WARN,
 	    "pinned maps were written by ABI version %u, this build is %u: migrating (all maps "
 	    "recreated; conntrack and counters are lost, established flows are re-decided)",
 	    st.abi_version, PW_ABI_VERSION);
@@ -308,7 +308,7 @@ static int check_object_pins(struct pw_loader *l, struct bpf_object *obj)
 		     bpf_map__key_size(map) != map_specs[id].key_size ||
 		     bpf_map__value_size(map) != map_specs[id].value_size)) {
 			/* The object disagrees with abi.h: a build error, not a pin issue. */
-			LOG(l, PW_LOG_ERR,
+			LOG(l, PW_DLOG_ERR,
 			    "BPF object %s declares map %s with type %u key %u value %u, abi.h "
 			    "says "
 			    "type %u key %u value %u",
@@ -360,7 +360,7 @@ static int open_object(struct pw_loader *l, const char *path, int xdp, struct bp
 			buf = podwall_xdp__elf_bytes(&sz);
 #endif
 		if (!buf) {
-			LOG(l, PW_LOG_ERR, "this build has no %s datapath object",
+			LOG(l, PW_DLOG_ERR, "this build has no %s datapath object",
 			    xdp ? "podwall_xdp" : "podwall_tc");
 			return -ENOENT;
 		}
@@ -370,7 +370,7 @@ static int open_object(struct pw_loader *l, const char *path, int xdp, struct bp
 	}
 	err = libbpf_get_error(obj);
 	if (err) {
-		LOG(l, PW_LOG_ERR, "cannot open BPF object %s: %s",
+		LOG(l, PW_DLOG_ERR, "cannot open BPF object %s: %s",
 		    path ? path : (xdp ? "podwall_xdp" : "podwall_tc"), strerror(-err));
 		return err;
 	}
@@ -398,7 +398,7 @@ static int pin_programs(struct pw_loader *l, struct bpf_object *obj)
 			return -errno;
 		err = bpf_program__pin(prog, path);
 		if (err) {
-			LOG(l, PW_LOG_ERR, "cannot pin program %s at %s: %s",
+			LOG(l, PW_DLOG_ERR, "cannot pin program %s at %s: %s",
 			    bpf_program__name(prog), path, strerror(-err));
 			return err;
 		}
@@ -422,7 +422,7 @@ static int open_attach_record(struct pw_loader *l)
 		return err;
 	if (mismatch) {
 		/* No migration: uninstall must be able to read it. */
-		LOG(l, PW_LOG_ERR, "run --uninstall with the podwalld that created %s", path);
+		LOG(l, PW_DLOG_ERR, "run --uninstall with the podwalld that created %s", path);
 		return -EPROTO;
 	}
 	fd = bpf_obj_get(path);
@@ -471,14 +471,14 @@ static int map_state(struct pw_loader *l)
 	void *p;
 
 	if (l->map_fds[PW_MAP_STATE] < 0) {
-		LOG(l, PW_LOG_ERR, "the BPF objects have no pw_state_v1 map");
+		LOG(l, PW_DLOG_ERR, "the BPF objects have no pw_state_v1 map");
 		return -ENOENT;
 	}
 	l->state_len = (sizeof(struct pw_state) + page - 1) / page * page;
 	p = mmap(NULL, l->state_len, PROT_READ | PROT_WRITE, MAP_SHARED, l->map_fds[PW_MAP_STATE],
 		 0);
 	if (p == MAP_FAILED) {
-		LOG(l, PW_LOG_ERR, "cannot mmap pw_state_v1 (BPF_F_MMAPABLE missing?): %s",
+		LOG(l, PW_DLOG_ERR, "cannot mmap pw_state_v1 (BPF_F_MMAPABLE missing?): %s",
 		    strerror(errno));
 		return -errno;
 	}
@@ -508,12 +508,12 @@ int pw_loader_open(const struct pw_loader_opts *opts, struct pw_loader **ret)
 
 	err = pw_bpffs_prepare(l->dir);
 	if (err) {
-		LOG(l, PW_LOG_ERR, "cannot prepare bpffs directory %s: %s", l->dir, strerror(-err));
+		LOG(l, PW_DLOG_ERR, "cannot prepare bpffs directory %s: %s", l->dir, strerror(-err));
 		goto fail;
 	}
 	err = pw_dir_lock(l->dir, &l->lock_fd);
 	if (err) {
-		LOG(l, PW_LOG_ERR, "%s: %s", l->dir,
+		LOG(l, PW_DLOG_ERR, "%s: %s", l->dir,
 		    err == -EBUSY ? "another podwalld holds this bpffs directory" : strerror(-err));
 		goto fail;
 	}
@@ -539,7 +539,7 @@ int pw_loader_open(const struct pw_loader_opts *opts, struct pw_loader **ret)
 			continue;
 		err = bpf_object__load(l->objs[o]);
 		if (err) {
-			LOG(l, PW_LOG_ERR, "cannot load BPF object %s: %s",
+			LOG(l, PW_DLOG_ERR, "cannot load BPF object %s: %s",
 			    bpf_object__name(l->objs[o]), strerror(-err));
 			goto fail;
 		}
@@ -673,7 +673,7 @@ int pw_uninstall(const char *bpffs, void (*log)(int level, const char *fmt, ...)
 		return errno == ENOENT ? 0 : -errno;
 	err = pw_dir_lock(bpffs, &lock_fd);
 	if (err) {
-		LOG(&tmp, PW_LOG_ERR, "%s: %s", bpffs,
+		LOG(&tmp, PW_DLOG_ERR, "%s: %s", bpffs,
 		    err == -EBUSY ? "a podwalld is running on this directory; stop it first"
 				  : strerror(-err));
 		return err;
@@ -687,18 +687,18 @@ int pw_uninstall(const char *bpffs, void (*log)(int level, const char *fmt, ...)
 		close(fd);
 		if (err) {
 			/* Keep the record so that a second run can finish the job. */
-			LOG(&tmp, PW_LOG_ERR, "some attachments could not be removed: %s",
+			LOG(&tmp, PW_DLOG_ERR, "some attachments could not be removed: %s",
 			    strerror(-err));
 			goto out;
 		}
 	} else if (errno != ENOENT) {
 		err = -errno;
-		LOG(&tmp, PW_LOG_ERR, "cannot open %s: %s", path, strerror(errno));
+		LOG(&tmp, PW_DLOG_ERR, "cannot open %s: %s", path, strerror(errno));
 		goto out;
 	}
 	err = remove_tree(bpffs);
 	if (err)
-		LOG(&tmp, PW_LOG_ERR, "cannot remove %s: %s", bpffs, strerror(-err));
+		LOG(&tmp, PW_DLOG_ERR, "cannot remove %s: %s", bpffs, strerror(-err));
 out:
 	close(lock_fd);
 	return err;

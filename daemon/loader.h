@@ -67,10 +67,10 @@ struct pw_loader_opts {
 	void (*log)(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 };
 
-#define PW_LOG_ERR 3
-#define PW_LOG_WARN 4
-#define PW_LOG_INFO 6
-#define PW_LOG_DEBUG 7
+#define PW_DLOG_ERR 3
+#define PW_DLOG_WARN 4
+#define PW_DLOG_INFO 6
+#define PW_DLOG_DEBUG 7
 
 struct pw_loader;
 

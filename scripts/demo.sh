@@ -1,61 +1,85 @@
 #!/usr/bin/env bash
-# podwall demo. The daemon (podwalld) does not exist yet, so this shows only
-# what the foundation can do today: two network namespaces ("pods") joined by
-# a veth, a UDP datagram between them, then the harness smoke tc program
-# dropping UDP port 9 on the receiving veth. Everything is removed on exit.
-set -euo pipefail
+# podwall demo: a network-namespace lab from examples/shop (a node netns,
+# one netns per pod, routed veths), podwalld enforcing the example's
+# policies in the node netns, real TCP connections allowed and denied, the
+# endpoints, the flow records of the drops and a live trace.  Everything
+# (namespaces, daemon, pins) is removed on exit, also on failure or Ctrl-C.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 B=${BUILD_DIR:-build}
-UDP=$B/tests/tools/pwt_udp
-OBJ=$B/bpf/podwall_smoke.bpf.o
-P=pwdemo$$
-NS1=$P-client NS2=$P-server
+CTL=$B/podwallctl
+NET=$B/tests/tools/pwt_net
+EX=${PW_DEMO_DIR:-examples/shop}
+LAB=pwdemo$$
+SOCK=/run/podwall/$LAB.sock
+BPFFS=/sys/fs/bpf/$LAB
 
 [ "$(id -u)" -eq 0 ] || { echo "demo: run as root (creates network namespaces)" >&2; exit 1; }
+for f in "$CTL" "$B/podwalld" "$NET"; do
+	[ -x "$f" ] || { echo "demo: $f is not built (make all tools)" >&2; exit 1; }
+done
 
-in_ns() { # NS CMD...: like `ip -n`, without remounting / and /sys
-	local ns=$1
-	shift
-	nsenter --net=/run/netns/"$ns" -- "$@"
-}
+bold='' off=''
+if [ -t 1 ]; then bold=$(tput bold 2>/dev/null || true) off=$(tput sgr0 2>/dev/null || true); fi
+step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$off"; }
+run() { printf '%s$ %s%s\n' "$bold" "$*" "$off"; "$@"; }
+ctl() { "$CTL" --socket "$SOCK" --bpffs "$BPFFS" "$@"; }
 
 cleanup() {
-	ip netns del "$NS1" 2>/dev/null || true
-	ip netns del "$NS2" 2>/dev/null || true
+	trap - EXIT INT TERM
+	step "cleaning up"
+	"$CTL" lab down --name "$LAB" 2>&1 | sed 's/^/  /'
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
 
-echo "NOTE: podwalld is not implemented yet; this demo shows the netns lab and"
-echo "      the tc attachment path using a test-only smoke program."
-echo
-echo "+ creating namespaces $NS1 and $NS2 joined by a veth (10.199.1.1 <-> 10.199.1.2)"
-ip netns add "$NS1"
-ip netns add "$NS2"
-in_ns "$NS1" ip link add eth0 type veth peer name eth0 netns "$NS2"
-in_ns "$NS1" ip addr add 10.199.1.1/30 dev eth0
-in_ns "$NS2" ip addr add 10.199.1.2/30 dev eth0
-in_ns "$NS1" ip link set eth0 up
-in_ns "$NS2" ip link set eth0 up
-
-send_and_receive() { # PORT MSG
-	nsenter --net=/run/netns/"$NS2" "$UDP" recv "$1" 1000 2>/dev/null &
-	local pid=$!
-	sleep 0.2
-	nsenter --net=/run/netns/"$NS1" "$UDP" send 10.199.1.2 "$1" "$2"
-	if wait "$pid"; then echo "  -> received on port $1"; else echo "  -> NOT received on port $1 (dropped)"; fi
+# connect SRC_NS/POD DST_NS/POD DST_IP PORT: a real TCP connection from the
+# source pod's netns through the host veths
+connect() {
+	local src=$1 dst=$2 ip=$3 port=$4 src_ns
+	src_ns=$LAB-${src%%/*}-${src#*/}
+	if nsenter --net=/run/netns/"$src_ns" -- "$NET" tcp "$ip" "$port" 500; then
+		printf '  %-14s -> %-14s %5s/tcp  %sALLOWED%s\n' "$src" "$dst" "$port" "$bold" "$off"
+	else
+		printf '  %-14s -> %-14s %5s/tcp  %sDENIED%s\n' "$src" "$dst" "$port" "$bold" "$off"
+	fi
 }
 
-echo "+ sending UDP 'hello' to 10.199.1.2:10 and :9 without any program"
-send_and_receive 10 hello
-send_and_receive 9 hello
+step "the policies ($EX)"
+sed -n '/^kind: NetworkPolicy/,/^---/p' "$EX"/*.yaml | grep -v '^---' | sed 's/^/  /' | head -60
 
-echo "+ attaching $OBJ (drops UDP to port 9) to the server's eth0 ingress"
-in_ns "$NS2" tc qdisc add dev eth0 clsact
-in_ns "$NS2" tc filter add dev eth0 ingress bpf da obj "$OBJ" sec tc
-in_ns "$NS2" tc filter show dev eth0 ingress
+step "building the lab and starting podwalld in its node netns"
+run "$CTL" lab up "$EX" --name "$LAB" || exit 1
 
-echo "+ sending again"
-send_and_receive 10 hello
-send_and_receive 9 hello
+step "endpoints as podwalld sees them"
+run ctl endpoint list
 
-echo "+ cleaning up"
+ip_of() { # NS/POD -> first IPv4 address, from the daemon
+	ctl -j endpoint list | python3 -c '
+import json, sys
+ns, name = sys.argv[1].split("/")
+for e in json.load(sys.stdin)["endpoints"]:
+    if e["namespace"] == ns and e["name"] == name:
+        print([a for a in e["ips"] if ":" not in a][0])' "$1"
+}
+FRONT=$(ip_of shop/frontend) API=$(ip_of shop/api) DB=$(ip_of shop/db) CLIENT=$(ip_of other/client)
+
+step "real TCP connections through the kernel datapath"
+connect shop/frontend shop/api "$API" 8080
+connect shop/api shop/db "$DB" 5432
+connect shop/frontend shop/db "$DB" 5432
+connect other/client shop/api "$API" 8080
+connect shop/frontend shop/api "$API" 9090
+connect shop/db other/client "$CLIENT" 80
+
+step "the drops, with reason and policy"
+sleep 0.2
+run ctl flows --verdict drop
+
+step "why can't frontend reach db? (live trace over the maps in force)"
+run ctl trace shop/frontend shop/db 5432/tcp
+run ctl trace shop/frontend shop/api 8080/tcp
+
+step "the whole matrix (podwallctl lab probe)"
+run "$CTL" lab probe --name "$LAB" --family 4

@@ -30,7 +30,7 @@ static void capture(int level, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (level > PW_LOG_ERR)
+	if (level > PW_DLOG_ERR)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(last_err, sizeof(last_err), fmt, ap);

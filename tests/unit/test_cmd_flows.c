@@ -138,10 +138,9 @@ static void test_record_nested_and_numeric(void **state)
 	assert_string_equal(fl.dir, "ingress");
 	assert_string_equal(fl.policy, "b/p");
 	json_decref(r);
-	json_t *notobj = json_integer(3);
-
-	assert_int_equal(pw_flow_from_json(notobj, &fl), -EINVAL);
-	json_decref(notobj);
+	r = json_integer(3);
+	assert_int_equal(pw_flow_from_json(r, &fl), -EINVAL);
+	json_decref(r);
 }
 
 static struct pw_flow mk(const char *verdict, const char *src, const char *spod, int sport,

@@ -57,7 +57,7 @@ static void test_deny_lists_isolating_policies(void **state)
 	j = trace_json("shop/frontend-1 shop/api-7d9f8b6c5-xk2lp 9090/tcp", "kubectl", 0);
 	assert_string_equal(jstr(j, "verdict", NULL), "deny");
 	assert_string_equal(jstr(j, "ingress", "verdict"), "deny");
-	assert_string_equal(jstr(j, "ingress", "reason"), "policy-deny");
+	assert_string_equal(jstr(j, "ingress", "reason"), "policy-denied");
 	p = json_object_get(json_object_get(j, "ingress"), "policies");
 	assert_int_equal(json_array_size(p), 1);
 	assert_string_equal(json_string_value(json_array_get(p, 0)), "shop/api-allow");

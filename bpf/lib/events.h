@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Events to user space through the ring buffer, limited per CPU by a token
+ * bucket so that a flood of drops costs the daemon a bounded rate.
+ */
+#ifndef PW_BPF_EVENTS_H
+#define PW_BPF_EVENTS_H
+
+#include "lib/maps.h"
+#include "lib/parse.h"
+
+#define PW_EV_DEFAULT_RATE 10000
+#define PW_EV_DEFAULT_BURST 1000
+#define PW_EV_MAX_RATE 100000000ull /* keeps tokens * ns far from overflow */
+
+/* Take one token; returns 1 if the event may be sent. */
+static __always_inline int pw_rl_take(const struct pw_state *st, __u64 now)
+{
+	struct pw_rl *rl;
+	__u32 zero = 0;
+	__u64 rate = st->events_per_sec, burst = st->events_burst, cap, elapsed;
+
+	rl = bpf_map_lookup_elem(&pw_rl_v1, &zero);
+	if (!rl)
+		return 0;
+	if (!rate)
+		rate = PW_EV_DEFAULT_RATE;
+	if (rate > PW_EV_MAX_RATE)
+		rate = PW_EV_MAX_RATE;
+	if (!burst)
+		burst = PW_EV_DEFAULT_BURST;
+	if (burst > PW_EV_MAX_RATE)
+		burst = PW_EV_MAX_RATE;
+	cap = burst * PW_NS;
+	elapsed = now - rl->last_ns;
+	rl->last_ns = now;
+	/* Long idle (or the first event): a full bucket. */
+	if (elapsed >= 16 * PW_NS || elapsed * rate >= cap)
+		rl->tokens = cap;
+	else if (rl->tokens + elapsed * rate >= cap)
+		rl->tokens = cap;
+	else
+		rl->tokens += elapsed * rate;
+	if (rl->tokens < PW_NS) {
+		rl->suppressed++;
+		return 0;
+	}
+	rl->tokens -= PW_NS;
+	return 1;
+}
+
+static __always_inline void pw_event(const struct pw_state *st, const struct pw_ctx *c,
+				     const struct pw_pkt *p, __u8 type, __u8 verdict, __u8 reason,
+				     __u8 dir, __u32 ep_id, __u32 rule_id, __u32 gen)
+{
+	struct pw_event *e;
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!pw_rl_take(st, now))
+		return;
+	e = bpf_ringbuf_reserve(&pw_events_v1, sizeof(*e), 0);
+	if (!e) {
+		struct pw_rl *rl;
+		__u32 zero = 0;
+
+		rl = bpf_map_lookup_elem(&pw_rl_v1, &zero);
+		if (rl)
+			rl->suppressed++;
+		return;
+	}
+	e->ts_ns = now;
+	e->src = p->src;
+	e->dst = p->dst;
+	e->sport = p->sport;
+	e->dport = p->dport;
+	e->proto = p->proto;
+	e->hook = c->hook;
+	e->type = type;
+	e->reason = reason;
+	e->verdict = verdict;
+	e->dir = dir;
+	e->len = c->len > 0xffff ? 0xffff : c->len;
+	e->ifindex = c->ifindex;
+	e->ep_id = ep_id;
+	e->rule_id = rule_id;
+	e->gen = gen;
+	bpf_ringbuf_submit(e, 0);
+}
+
+#endif

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The policy decision over the maps: the lookups decide.h asks for, and the
+ * datapath's view of an address (identity and flags).  decide.h is the same
+ * code the user-space evaluator runs.
+ */
+#ifndef PW_BPF_POLICY_H
+#define PW_BPF_POLICY_H
+
+#include "lib/maps.h"
+
+#define PW_INLINE __always_inline
+
+static __always_inline const struct pw_endpoint *pw_lookup_ep(void *lctx,
+							      const struct pw_ep_key *k)
+{
+	return bpf_map_lookup_elem(&pw_ep_v1, k);
+}
+
+static __always_inline const struct pw_peer_val *pw_lookup_peer(void *lctx,
+								const struct pw_peer_key *k)
+{
+	return bpf_map_lookup_elem(&pw_peer_v1, k);
+}
+
+static __always_inline const struct pw_pol_val *pw_lookup_pol(void *lctx,
+							      const struct pw_pol_key *k)
+{
+	return bpf_map_lookup_elem(&pw_pol_v1, k);
+}
+
+static __always_inline const struct pw_range_val *pw_lookup_range(void *lctx,
+								  const struct pw_pol_key *k)
+{
+	return bpf_map_lookup_elem(&pw_range_v1, k);
+}
+
+#include "podwall/decide.h"
+
+static __always_inline struct pw_endpoint *pw_ep_lookup(__u32 slot, const union pw_addr *a)
+{
+	struct pw_ep_key k = { .slot = slot, .addr = *a };
+
+	return bpf_map_lookup_elem(&pw_ep_v1, &k);
+}
+
+static __always_inline struct pw_endpoint *pw_if_lookup(__u32 slot, __u32 ifindex)
+{
+	struct pw_if_key k = { .slot = slot, .ifindex = ifindex };
+
+	return bpf_map_lookup_elem(&pw_if_v1, &k);
+}
+
+/* Identity of a peer address: a known pod or node address, else its ipBlock
+ * partition prefix, else world.  *ret_pflags gets the prefix's PW_PEER_*. */
+static __always_inline __u32 pw_identity(__u32 slot, const union pw_addr *a, __u32 *ret_pflags)
+{
+	const struct pw_endpoint *ep = pw_ep_lookup(slot, a);
+
+	if (ep) {
+		*ret_pflags = 0;
+		return ep->identity;
+	}
+	return pw_prefix_identity(NULL, slot, a, ret_pflags);
+}
+
+/* Decide one direction of a flow for the local endpoint ep against peer
+ * address `peer`.  A denied egress to a PW_PEER_DEFER prefix becomes an
+ * allow with PW_ALLOW_DEFERRED: the real destination is not known yet. */
+static __always_inline void pw_decide_local(__u32 slot, __u32 state_flags,
+					    const struct pw_endpoint *ep, __u8 dir,
+					    const union pw_addr *peer, __u8 proto, __u16 port,
+					    struct pw_side *ret)
+{
+	__u32 pflags = 0, id = PW_ID_WORLD;
+
+	if (ep->set_id[dir & 1])
+		id = pw_identity(slot, peer, &pflags);
+	pw_decide_dir(NULL, slot, state_flags, ep, dir, id, proto, port, ret);
+	if (ret->reason == PW_DROP_POLICY && dir == PW_DIR_EGRESS && (pflags & PW_PEER_DEFER)) {
+		ret->verdict = PW_VERDICT_ALLOW;
+		ret->reason = PW_ALLOW_DEFERRED;
+	}
+}
+
+#endif

@@ -1,0 +1,711 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Datapath tests: bpf/podwall_tc.bpf.c (and the shared bpf/lib) through
+ * BPF_PROG_TEST_RUN.  Each test loads the real object (no pinning), writes a
+ * small world into the maps, runs crafted packets and checks the verdict,
+ * the counters, conntrack and the events.
+ *
+ * The world is described in pwworld.h.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "pwworld.h"
+
+static int g_netns_err;
+
+static int setup(void **state)
+{
+	struct pwt *t;
+
+	*state = NULL;
+	if (g_netns_err)
+		return 0;
+	t = pwt_load(1);
+	if (!t)
+		return 0;
+	world(t, 0);
+	pwt_state(t, EPOCH, ENF);
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	pwt_destroy(*state);
+	return 0;
+}
+
+#define GET(t)                                                                                   \
+	struct pwt *t = *state;                                                                  \
+	if (!t) {                                                                                \
+		printf("# SKIP reason: %s\n",                                                    \
+		       g_netns_err ? "cannot create a private netns with veth devices"         \
+				   : "cannot load the BPF objects (not root?)");                 \
+		skip();                                                                          \
+	}
+
+#define FROM(t) ((t)->tc->progs.pw_from_pod)
+#define TO(t) ((t)->tc->progs.pw_to_pod)
+#define UPL(t) ((t)->tc->progs.pw_uplink_egress)
+#define OK TC_ACT_OK
+#define SHOT TC_ACT_SHOT
+
+/* The one event of the last batch with this type and reason. */
+static const struct pw_event *find_ev(struct pwt *t, uint8_t type, uint8_t reason)
+{
+	pwt_events(t);
+	for (int i = 0; i < t->n_ev; i++)
+		if (t->ev[i].type == type && t->ev[i].reason == reason)
+			return &t->ev[i];
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- */
+
+static void test_not_enforcing_passes_everything(void **state)
+{
+	GET(t);
+	struct pk p = { .src = R, .dst = B, .proto = TCP, .sport = 1000, .dport = 81 };
+
+	pwt_state(t, EPOCH, 0);
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 0, IN, PW_ALLOW_NOT_ISOLATED), 1);
+	pwt_state(t, EPOCH, ENF);
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), SHOT);
+}
+
+static void test_arp_passes(void **state)
+{
+	GET(t);
+	uint8_t arp[42] = { 0 };
+
+	memcpy(arp + 12, "\x08\x06", 2);
+	assert_int_equal(pwt_run_raw(bpf_program__fd(FROM(t)), arp, sizeof(arp), IF_A, 0), OK);
+	assert_int_equal(pwt_run_raw(bpf_program__fd(TO(t)), arp, sizeof(arp), IF_B, 0), OK);
+	assert_int_equal(pwt_cnt(t, 0, EG, PW_ALLOW_NON_IP), 1);
+	assert_int_equal(pwt_cnt(t, 0, IN, PW_ALLOW_NON_IP), 1);
+}
+
+static void test_nd_and_mld_pass(void **state)
+{
+	GET(t);
+	/* Neighbour solicitation from a stranger to the isolated B. */
+	struct pk ns = { .src = "fe80::99", .dst = B6, .proto = ICMP6, .icmp_type = 135 };
+	/* MLDv2 report behind a hop-by-hop header. */
+	struct pk mld = { .src = "fe80::99", .dst = "ff02::16", .proto = ICMP6, .icmp_type = 143,
+			  .hbh = 1 };
+	struct pk echo = { .src = "fe80::99", .dst = B6, .proto = ICMP6, .icmp_type = 128 };
+
+	assert_int_equal(pwt_run(TO(t), &ns, IF_B), OK);
+	assert_int_equal(pwt_run(TO(t), &mld, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 0, IN, PW_ALLOW_ND), 2);
+	/* An echo from the same stranger is policy's business: denied. */
+	assert_int_equal(pwt_run(TO(t), &echo, IF_B), SHOT);
+}
+
+static void test_malformed_dropped(void **state)
+{
+	GET(t);
+	struct pk cut = { .src = A, .dst = B, .proto = TCP, .sport = 1, .dport = 80,
+			  .truncate = 8 + 12 }; /* payload and 12 bytes of TCP */
+	struct pk ihl = { .src = A, .dst = B, .proto = TCP, .sport = 1, .dport = 80,
+			  .bad_ihl = 1 };
+	struct pk doff = { .src = A, .dst = B, .proto = TCP, .sport = 1, .dport = 80,
+			   .tcp_doff = 4 };
+	struct pk cut6 = { .src = A6, .dst = B6, .proto = UDP, .sport = 1, .dport = 53,
+			   .truncate = 8 + 4 };
+	const struct pw_event *ev;
+
+	assert_int_equal(pwt_run(FROM(t), &cut, IF_A), SHOT);
+	assert_int_equal(pwt_run(FROM(t), &ihl, IF_A), SHOT);
+	assert_int_equal(pwt_run(TO(t), &doff, IF_B), SHOT);
+	assert_int_equal(pwt_run(TO(t), &cut6, IF_B), SHOT);
+	assert_int_equal(pwt_cnt(t, 0, EG, PW_DROP_MALFORMED), 2);
+	assert_int_equal(pwt_cnt(t, 0, IN, PW_DROP_MALFORMED), 2);
+	ev = find_ev(t, PW_EV_DROP, PW_DROP_MALFORMED);
+	assert_non_null(ev);
+	assert_int_equal(t->n_ev, 4);
+	assert_int_equal(ev->verdict, PW_VERDICT_DROP);
+}
+
+static void test_ipv6_exthdr_chain(void **state)
+{
+	GET(t);
+	struct pk ok = { .src = A6, .dst = B6, .proto = TCP, .sport = 1000, .dport = 80,
+			 .hbh = 1, .exthdrs = 3 };
+	struct pk lng = { .src = A6, .dst = B6, .proto = TCP, .sport = 1000, .dport = 80,
+			  .exthdrs = 7 };
+
+	assert_int_equal(pwt_run(TO(t), &ok, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_POLICY), 1);
+	assert_int_equal(pwt_run(TO(t), &lng, IF_B), SHOT);
+	assert_int_equal(pwt_cnt(t, 0, IN, PW_DROP_EXTHDR), 1);
+	assert_non_null(find_ev(t, PW_EV_DROP, PW_DROP_EXTHDR));
+}
+
+static void test_vlan_and_ip_options_parsed(void **state)
+{
+	GET(t);
+	struct pk p = { .src = A, .dst = B, .proto = TCP, .sport = 1000, .dport = 80, .vlan = 2,
+			.ipopts = 3 };
+	struct pk q = { .src = A, .dst = B, .proto = TCP, .sport = 1000, .dport = 81, .vlan = 1,
+			.ipopts = 10 };
+
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), OK);
+	assert_int_equal(pwt_run(TO(t), &q, IF_B), SHOT);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_POLICY), 1);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_DROP_POLICY), 1);
+}
+
+static void test_spoofed_source_dropped(void **state)
+{
+	GET(t);
+	struct pk p = { .src = A, .dst = B, .proto = TCP, .sport = 1000, .dport = 80 };
+	struct pk q = { .src = "10.0.0.77", .dst = B, .proto = TCP, .sport = 1000, .dport = 80 };
+
+	assert_int_equal(pwt_run(FROM(t), &p, IF_B), SHOT); /* A's address on B's veth */
+	assert_int_equal(pwt_run(FROM(t), &q, IF_A), SHOT); /* unknown address */
+	assert_int_equal(pwt_run(FROM(t), &p, IF_A), OK);
+	assert_int_equal(pwt_cnt(t, 0, EG, PW_DROP_SPOOFED), 2);
+	assert_non_null(find_ev(t, PW_EV_DROP, PW_DROP_SPOOFED));
+}
+
+static void test_no_endpoint_dropped(void **state)
+{
+	GET(t);
+	struct pwt_ep cep = { C, 300, IF_C, PW_EP_LOCAL, 3, 0, 0, 0, 0 };
+	/* A broadcast to C's veth: not C's address. */
+	struct pk p = { .src = R, .dst = "10.0.0.255", .proto = UDP, .sport = 1, .dport = 9 };
+
+	assert_int_equal(pwt_run(TO(t), &p, IF_C), SHOT);
+	assert_int_equal(pwt_cnt(t, 0, IN, PW_DROP_NO_ENDPOINT), 1);
+	assert_non_null(find_ev(t, PW_EV_DROP, PW_DROP_NO_ENDPOINT));
+	pwt_add_if(t, 0, IF_C, &cep);
+	assert_int_equal(pwt_run(TO(t), &p, IF_C), OK);
+	assert_int_equal(pwt_cnt(t, 3, IN, PW_ALLOW_NOT_ISOLATED), 1);
+	/* From the egress-isolated A, which did not decide it at its own veth:
+	 * A's egress is decided here and has no rule for it. */
+	p.src = A;
+	assert_int_equal(pwt_run(TO(t), &p, IF_C), SHOT);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_DROP_POLICY), 1);
+}
+
+static void test_egress_allow_creates_flow(void **state)
+{
+	GET(t);
+	struct pk p = { .src = A, .dst = B, .proto = TCP, .sport = 40000, .dport = 80 };
+	struct pk rep = { .src = B, .dst = A, .proto = TCP, .sport = 80, .dport = 40000,
+			  .tcp_flags = 0x12 };
+	struct pw_ct_val v;
+	const struct pw_event *ev;
+
+	pwt_state(t, EPOCH, ENF | PW_STATE_LOG_ALLOW);
+	assert_int_equal(pwt_run(FROM(t), &p, IF_A), OK);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_ALLOW_POLICY), 1);
+	assert_int_equal(pwt_rcnt(t, 4), 1);
+	assert_int_equal(pwt_ct(t, A, B, 40000, 80, TCP, PW_HOOK_FROM_POD, &v), 0);
+	assert_int_equal(v.dir, PW_CT_ORIG);
+	assert_int_equal(v.policy_dir, EG);
+	assert_int_equal(v.rule_id, 4);
+	assert_int_equal(v.gen, EPOCH);
+	assert_int_equal(v.ep_id, 1);
+	assert_int_equal(pwt_ct(t, B, A, 80, 40000, TCP, PW_HOOK_TO_POD, &v), 0);
+	assert_int_equal(v.dir, PW_CT_REPLY);
+	ev = find_ev(t, PW_EV_NEW_FLOW, PW_ALLOW_POLICY);
+	assert_non_null(ev);
+	assert_int_equal(ev->rule_id, 4);
+	assert_int_equal(ev->hook, PW_HOOK_FROM_POD);
+	assert_int_equal(ev->dport, 80);
+	assert_int_equal(ev->ifindex, IF_A);
+	/* Later packets: established, counted for the rule; no new event. */
+	p.tcp_flags = 0x10;
+	assert_int_equal(pwt_run(FROM(t), &p, IF_A), OK);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_ALLOW_ESTABLISHED), 1);
+	assert_int_equal(pwt_rcnt(t, 4), 2);
+	assert_int_equal(pwt_events(t), 0);
+	/* The reply reaches A: A is not ingress-isolated, but it is a reply. */
+	assert_int_equal(pwt_run(TO(t), &rep, IF_A), OK);
+	assert_int_equal(pwt_cnt(t, 1, IN, PW_ALLOW_REPLY), 1);
+	assert_int_equal(pwt_ct(t, A, B, 40000, 80, TCP, PW_HOOK_FROM_POD, &v), 0);
+	assert_true(v.flags & PW_CT_F_SEEN_REPLY);
+}
+
+static void test_egress_deny(void **state)
+{
+	GET(t);
+	struct pk p = { .src = A, .dst = R, .proto = TCP, .sport = 40000, .dport = 80 };
+	struct pk dns = { .src = A, .dst = R, .proto = UDP, .sport = 40000, .dport = 53 };
+	struct pk p6 = { .src = A6, .dst = R6, .proto = TCP, .sport = 40000, .dport = 80 };
+	struct pw_ct_val v;
+	const struct pw_event *ev;
+
+	assert_int_equal(pwt_run(FROM(t), &p, IF_A), SHOT);
+	assert_int_equal(pwt_run(FROM(t), &p, IF_A), SHOT); /* per packet, no state */
+	assert_int_equal(pwt_run(FROM(t), &p6, IF_A), SHOT);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_DROP_POLICY), 3);
+	assert_int_not_equal(pwt_ct(t, A, R, 40000, 80, TCP, PW_HOOK_FROM_POD, &v), 0);
+	ev = find_ev(t, PW_EV_DROP, PW_DROP_POLICY);
+	assert_non_null(ev);
+	assert_int_equal(ev->dir, EG);
+	assert_int_equal(ev->ep_id, 1);
+	assert_int_equal(ev->rule_id, 0);
+	assert_int_equal(t->n_ev, 3);
+	/* The any-peer rule: udp/53 anywhere. */
+	assert_int_equal(pwt_run(FROM(t), &dns, IF_A), OK);
+	assert_int_equal(pwt_rcnt(t, 5), 1);
+}
+
+static void test_ingress_rules_ports_ranges_prefixes(void **state)
+{
+	GET(t);
+	struct {
+		const char *src, *dst;
+		uint8_t proto;
+		uint16_t dport;
+		int want;
+		uint32_t rule;
+	} c[] = {
+		{ A, B, TCP, 80, OK, 1 },	   { A, B, TCP, 81, SHOT, 0 },
+		{ A, B, TCP, 8000, OK, 3 },	   { A, B, TCP, 8100, OK, 3 },
+		{ A, B, TCP, 8101, SHOT, 0 },	   { A, B, UDP, 5353, OK, 2 },
+		{ A, B, SCTP, 9000, OK, 6 },	   { A, B, SCTP, 9001, SHOT, 0 },
+		{ R, B, TCP, 80, SHOT, 0 },	   { "192.168.1.1", B, TCP, 80, OK, 7 },
+		{ "192.168.1.1", B, TCP, 81, SHOT, 0 }, { "8.8.8.8", B, TCP, 80, SHOT, 0 },
+		{ A6, B6, TCP, 8050, OK, 3 },	   { R6, B6, UDP, 53, SHOT, 0 },
+		{ N, B, TCP, 22, OK, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct pk p = { .src = c[i].src, .dst = c[i].dst, .proto = c[i].proto,
+				.sport = (uint16_t)(30000 + i), .dport = c[i].dport };
+		uint64_t before = c[i].rule ? pwt_rcnt(t, c[i].rule) : 0;
+
+		printf("# case %zu: %s -> %s %u/%u\n", i, c[i].src, c[i].dst, c[i].dport,
+		       c[i].proto);
+		assert_int_equal(pwt_run(TO(t), &p, IF_B), c[i].want);
+		if (c[i].rule)
+			assert_int_equal(pwt_rcnt(t, c[i].rule), before + 1);
+	}
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_DROP_POLICY), 7);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_POLICY), 7);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_HOST), 1);
+}
+
+static void test_ingress_flow_reply_and_close(void **state)
+{
+	GET(t);
+	struct pk syn = { .src = A, .dst = B, .proto = TCP, .sport = 41000, .dport = 80 };
+	struct pk synack = { .src = B, .dst = A, .proto = TCP, .sport = 80, .dport = 41000,
+			     .tcp_flags = 0x12 };
+	struct pk fin = syn;
+	struct pw_ct_val v;
+
+	fin.tcp_flags = 0x11;
+	assert_int_equal(pwt_run(TO(t), &syn, IF_B), OK);
+	assert_int_equal(pwt_ct(t, A, B, 41000, 80, TCP, PW_HOOK_TO_POD, &v), 0);
+	assert_int_equal(v.policy_dir, IN);
+	assert_int_equal(v.rule_id, 1);
+	assert_int_equal(v.ep_id, 2);
+	assert_int_equal(pwt_ct(t, B, A, 80, 41000, TCP, PW_HOOK_FROM_POD, &v), 0);
+	assert_int_equal(v.dir, PW_CT_REPLY);
+	/* B answers: its veth sees a reply. */
+	assert_int_equal(pwt_run(FROM(t), &synack, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, EG, PW_ALLOW_REPLY), 1);
+	assert_int_equal(pwt_rcnt(t, 1), 2);
+	assert_int_equal(pwt_run(TO(t), &fin, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_ESTABLISHED), 1);
+	assert_int_equal(pwt_ct(t, A, B, 41000, 80, TCP, PW_HOOK_TO_POD, &v), 0);
+	assert_true(v.flags & PW_CT_F_CLOSING);
+	assert_true(v.flags & PW_CT_F_SEEN_REPLY);
+	assert_int_equal(pwt_ct(t, B, A, 80, 41000, TCP, PW_HOOK_FROM_POD, &v), 0);
+	assert_true(v.flags & PW_CT_F_CLOSING);
+}
+
+static void test_reply_of_denied_direction_is_not_a_new_flow(void **state)
+{
+	GET(t);
+	/* R may not open to B, but B (not egress-isolated) may open to R:
+	 * R's answers pass as replies. */
+	struct pk out = { .src = B, .dst = R, .proto = UDP, .sport = 5000, .dport = 7000 };
+	struct pk back = { .src = R, .dst = B, .proto = UDP, .sport = 7000, .dport = 5000 };
+	struct pk stranger = { .src = R, .dst = B, .proto = UDP, .sport = 7001, .dport = 5000 };
+
+	assert_int_equal(pwt_run(TO(t), &back, IF_B), SHOT);
+	assert_int_equal(pwt_run(FROM(t), &out, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, EG, PW_ALLOW_NOT_ISOLATED), 1);
+	assert_int_equal(pwt_run(TO(t), &back, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_REPLY), 1);
+	assert_int_equal(pwt_run(TO(t), &stranger, IF_B), SHOT);
+}
+
+static void test_icmp_echo_tracked(void **state)
+{
+	GET(t);
+	struct pk req = { .src = C, .dst = A, .proto = ICMP, .sport = 77 };
+	struct pk rep = { .src = A, .dst = C, .proto = ICMP, .sport = 77, .icmp_type = 0 };
+	struct pk req6 = { .src = R6, .dst = B6, .proto = ICMP6, .sport = 5 };
+	struct pw_ct_val v;
+
+	assert_int_equal(pwt_run(TO(t), &req, IF_A), OK);
+	assert_int_equal(pwt_ct(t, C, A, 77, 77, ICMP, PW_HOOK_TO_POD, &v), 0);
+	/* A is egress-isolated with no ICMP rule, but this is a reply. */
+	assert_int_equal(pwt_run(FROM(t), &rep, IF_A), OK);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_ALLOW_REPLY), 1);
+	/* ICMPv6 echo to the ingress-isolated B: no rule allows it. */
+	assert_int_equal(pwt_run(TO(t), &req6, IF_B), SHOT);
+}
+
+static void test_icmp_error_related(void **state)
+{
+	GET(t);
+	struct pk out = { .src = B, .dst = R, .proto = UDP, .sport = 5000, .dport = 7000 };
+	struct pk quoted = out;
+	struct pk other = { .src = B, .dst = R, .proto = UDP, .sport = 5000, .dport = 7001 };
+	struct pk err = { .src = R, .dst = B, .proto = ICMP, .icmp_type = 3, .icmp_code = 3,
+			  .inner = &quoted };
+	struct pk unrel = { .src = R, .dst = B, .proto = ICMP, .icmp_type = 3, .icmp_code = 3,
+			    .inner = &other };
+	struct pk out6 = { .src = B6, .dst = R6, .proto = TCP, .sport = 5000, .dport = 443 };
+	struct pk err6 = { .src = "fd09::1", .dst = B6, .proto = ICMP6, .icmp_type = 1,
+			   .inner = &out6 };
+
+	assert_int_equal(pwt_run(TO(t), &err, IF_B), SHOT); /* no flow yet */
+	assert_int_equal(pwt_run(FROM(t), &out, IF_B), OK);
+	assert_int_equal(pwt_run(TO(t), &err, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_ICMP_RELATED), 1);
+	assert_int_equal(pwt_run(TO(t), &unrel, IF_B), SHOT);
+	assert_int_equal(pwt_run(FROM(t), &out6, IF_B), OK);
+	assert_int_equal(pwt_run(TO(t), &err6, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_ICMP_RELATED), 2);
+}
+
+static void test_fragments_v4_v6(void **state)
+{
+	GET(t);
+	struct pk f1 = { .src = A, .dst = B, .proto = UDP, .sport = 1, .dport = 9, .frag = 1,
+			 .frag_id = 4242 };
+	struct pk f2 = f1, lost = f1, d1, d2;
+	struct pk g1 = { .src = A6, .dst = B6, .proto = UDP, .sport = 1, .dport = 9, .frag = 1,
+			 .frag_id = 0x10203 };
+	struct pk g2 = g1;
+
+	f2.frag = 2;
+	lost.frag = 2;
+	lost.frag_id = 4243;
+	d1 = f1;
+	d1.src = R;
+	d1.frag_id = 99;
+	d2 = d1;
+	d2.frag = 2;
+	g2.frag = 2;
+	/* A later fragment first: nothing to go by. */
+	assert_int_equal(pwt_run(TO(t), &f2, IF_B), SHOT);
+	assert_int_equal(pwt_run(TO(t), &f1, IF_B), OK);
+	assert_int_equal(pwt_run(TO(t), &f2, IF_B), OK);
+	assert_int_equal(pwt_run(TO(t), &f2, IF_B), OK);
+	assert_int_equal(pwt_run(TO(t), &lost, IF_B), SHOT);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_FRAGMENT), 2);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_DROP_FRAG_UNKNOWN), 2);
+	assert_int_equal(pwt_rcnt(t, 2), 3);
+	/* A denied first fragment does not open the door for the rest. */
+	assert_int_equal(pwt_run(TO(t), &d1, IF_B), SHOT);
+	assert_int_equal(pwt_run(TO(t), &d2, IF_B), SHOT);
+	assert_non_null(find_ev(t, PW_EV_DROP, PW_DROP_FRAG_UNKNOWN));
+	/* IPv6 fragment header, egress side. */
+	assert_int_equal(pwt_run(FROM(t), &g2, IF_A), SHOT);
+	assert_int_equal(pwt_run(FROM(t), &g1, IF_A), OK);
+	assert_int_equal(pwt_run(FROM(t), &g2, IF_A), OK);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_ALLOW_FRAGMENT), 1);
+}
+
+static void test_loopback_and_host(void **state)
+{
+	GET(t);
+	struct pk self = { .src = A, .dst = A, .proto = TCP, .sport = 1, .dport = 9999 };
+	struct pk probe = { .src = N, .dst = B, .proto = TCP, .sport = 1, .dport = 10250 };
+	struct pk tohost = { .src = A, .dst = N, .proto = TCP, .sport = 1, .dport = 10250 };
+
+	assert_int_equal(pwt_run(FROM(t), &self, IF_A), OK);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_ALLOW_LOOPBACK), 1);
+	assert_int_equal(pwt_run(TO(t), &probe, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_HOST), 1);
+	assert_int_equal(pwt_run(FROM(t), &tohost, IF_A), OK);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_ALLOW_HOST), 1);
+}
+
+static void test_not_isolated(void **state)
+{
+	GET(t);
+	struct pk p = { .src = R, .dst = C, .proto = TCP, .sport = 1, .dport = 1234 };
+
+	assert_int_equal(pwt_run(TO(t), &p, IF_C), OK);
+	assert_int_equal(pwt_cnt(t, 3, IN, PW_ALLOW_NOT_ISOLATED), 1);
+	assert_int_equal(pwt_run(TO(t), &p, IF_C), OK);
+	assert_int_equal(pwt_cnt(t, 3, IN, PW_ALLOW_ESTABLISHED), 1);
+}
+
+static void test_service_deferred_to_local_backend(void **state)
+{
+	GET(t);
+	/* A opens to a ClusterIP; kube-proxy DNATs to B:80 (allowed both
+	 * ways) or to C:80 (A's egress has no rule for C). */
+	struct pk svc = { .src = A, .dst = VIP, .proto = TCP, .sport = 42000, .dport = 80 };
+	struct pk tob = { .src = A, .dst = B, .proto = TCP, .sport = 42000, .dport = 80 };
+	struct pk toc = { .src = A, .dst = C, .proto = TCP, .sport = 42000, .dport = 80 };
+	struct pk back = { .src = VIP, .dst = A, .proto = TCP, .sport = 80, .dport = 42000,
+			   .tcp_flags = 0x12 };
+	struct pw_ct_val v;
+
+	assert_int_equal(pwt_run(FROM(t), &svc, IF_A), OK);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_ALLOW_DEFERRED), 1);
+	assert_int_equal(pwt_ct(t, A, VIP, 42000, 80, TCP, PW_HOOK_FROM_POD, &v), 0);
+	assert_true(v.flags & PW_CT_F_DEFERRED);
+	assert_int_equal(pwt_ct(t, VIP, A, 80, 42000, TCP, PW_HOOK_TO_POD, &v), 0);
+	assert_true(v.flags & PW_CT_F_DEFERRED);
+
+	assert_int_equal(pwt_run(TO(t), &toc, IF_C), SHOT);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_DROP_POLICY), 1);
+	assert_non_null(find_ev(t, PW_EV_DROP, PW_DROP_POLICY));
+	assert_int_equal(t->ev[0].dir, EG);
+	assert_int_equal(t->ev[0].ep_id, 1);
+
+	assert_int_equal(pwt_run(TO(t), &tob, IF_B), OK);
+	assert_int_equal(pwt_ct(t, A, B, 42000, 80, TCP, PW_HOOK_TO_POD, &v), 0);
+	assert_true(v.flags & PW_CT_F_EGRESS_TOO);
+	assert_int_equal(v.rule_id, 1);
+	assert_int_equal(v.rule_id2, 4);
+	assert_int_equal(pwt_rcnt(t, 4), 1);
+	/* The reply, with the source netfilter rewrote back. */
+	assert_int_equal(pwt_run(TO(t), &back, IF_A), OK);
+	assert_int_equal(pwt_cnt(t, 1, IN, PW_ALLOW_REPLY), 1);
+}
+
+static void test_service_deferred_to_remote_backend(void **state)
+{
+	GET(t);
+	struct pk svc = { .src = A, .dst = VIP, .proto = TCP, .sport = 43000, .dport = 80 };
+	struct pk tor = { .src = A, .dst = R, .proto = TCP, .sport = 43000, .dport = 80 };
+	struct pk dsvc = { .src = A, .dst = VIP, .proto = UDP, .sport = 43000, .dport = 53 };
+	struct pk dns = { .src = A, .dst = R, .proto = UDP, .sport = 43000, .dport = 53 };
+	struct pk direct = { .src = A, .dst = B, .proto = TCP, .sport = 43001, .dport = 80 };
+	struct pk other = { .src = R, .dst = "10.1.0.6", .proto = TCP, .sport = 1, .dport = 2 };
+	struct pw_ct_val v;
+
+	assert_int_equal(pwt_run(FROM(t), &svc, IF_A), OK);
+	assert_int_equal(pwt_run(UPL(t), &tor, 1), SHOT);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_DROP_POLICY), 1);
+	assert_int_equal(pwt_run(FROM(t), &dsvc, IF_A), OK);
+	assert_int_equal(pwt_run(UPL(t), &dns, 1), OK);
+	assert_int_equal(pwt_ct(t, A, R, 43000, 53, UDP, PW_HOOK_UPLINK, &v), 0);
+	assert_int_equal(v.rule_id, 5);
+	/* The backend's reply is known before netfilter restores the VIP. */
+	assert_int_equal(pwt_ct(t, R, A, 53, 43000, UDP, PW_HOOK_TO_POD, &v), 0);
+	assert_int_equal(v.dir, PW_CT_REPLY);
+	assert_int_equal(pwt_run(UPL(t), &dns, 1), OK);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_ALLOW_ESTABLISHED), 1);
+	/* Decided at the source: no uplink state. */
+	assert_int_equal(pwt_run(FROM(t), &direct, IF_A), OK);
+	assert_int_equal(pwt_run(UPL(t), &direct, 1), OK);
+	assert_int_not_equal(pwt_ct(t, A, B, 43001, 80, TCP, PW_HOOK_UPLINK, &v), 0);
+	/* Not a local pod's packet: untouched. */
+	assert_int_equal(pwt_run(UPL(t), &other, 1), OK);
+}
+
+static void test_slot_swap(void **state)
+{
+	GET(t);
+	struct pk p = { .src = R, .dst = B, .proto = TCP, .sport = 1, .dport = 81 };
+	struct pk q = { .src = A, .dst = B, .proto = TCP, .sport = 2, .dport = 80 };
+
+	/* Slot 1: the same world, plus R may reach B on 81, minus A's tcp/80. */
+	world(t, 1);
+	pwt_add_pol(t, 1, 10, 101, IN, TCP, 81, 11);
+	pwt_del_pol(t, 1, 10, 100, IN, TCP, 80);
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), SHOT);
+	pwt_state(t, EPOCH + 1, ENF);
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), OK);
+	assert_int_equal(pwt_rcnt(t, 11), 1);
+	assert_int_equal(pwt_run(TO(t), &q, IF_B), SHOT);
+	p.sport = 3;
+	pwt_state(t, EPOCH + 2, ENF);
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), SHOT);
+}
+
+static void test_revoke_cuts_established_flow(void **state)
+{
+	GET(t);
+	struct pk p = { .src = A, .dst = B, .proto = TCP, .sport = 44000, .dport = 80 };
+	struct pk rep = { .src = B, .dst = A, .proto = TCP, .sport = 80, .dport = 44000,
+			  .tcp_flags = 0x10 };
+	struct pk r2 = { .src = A, .dst = B, .proto = TCP, .sport = 44001, .dport = 80 };
+	struct pk rep2 = { .src = B, .dst = A, .proto = TCP, .sport = 80, .dport = 44001,
+			   .tcp_flags = 0x10 };
+	struct pw_ct_val v;
+
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), OK);
+	assert_int_equal(pwt_run(TO(t), &r2, IF_B), OK);
+	/* New generation, same slot contents: the flow is re-decided and kept;
+	 * the reply is judged in the original direction (as B's ingress from
+	 * A to port 80), not as a new flow from B. */
+	pwt_state(t, EPOCH + 2, ENF);
+	assert_int_equal(pwt_run(FROM(t), &rep, IF_B), OK);
+	assert_int_equal(pwt_ct(t, B, A, 80, 44000, TCP, PW_HOOK_FROM_POD, &v), 0);
+	assert_int_equal(v.gen, EPOCH + 2);
+	/* Next generation drops the rule. */
+	pwt_del_pol(t, 0, 10, 100, IN, TCP, 80);
+	pwt_state(t, EPOCH + 4, ENF);
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), SHOT);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_DROP_REVOKED), 1);
+	assert_non_null(find_ev(t, PW_EV_DROP, PW_DROP_REVOKED));
+	assert_int_not_equal(pwt_ct(t, A, B, 44000, 80, TCP, PW_HOOK_TO_POD, &v), 0);
+	assert_int_not_equal(pwt_ct(t, B, A, 80, 44000, TCP, PW_HOOK_FROM_POD, &v), 0);
+	/* A reply of another revoked flow is cut too. */
+	assert_int_equal(pwt_run(FROM(t), &rep2, IF_B), SHOT);
+	assert_int_equal(pwt_cnt(t, 2, EG, PW_DROP_REVOKED), 1);
+}
+
+static void test_audit_global_and_per_endpoint(void **state)
+{
+	GET(t);
+	struct pk p = { .src = R, .dst = B, .proto = TCP, .sport = 1, .dport = 81 };
+	struct pk sp = { .src = A, .dst = B, .proto = TCP, .sport = 1, .dport = 80 };
+	struct pwt_ep baudit = { B, 200, IF_B, PW_EP_LOCAL | PW_EP_AUDIT_IN, 2, 10, 0,
+				 PW_SET_PEER | PW_SET_RANGES, 0 };
+	const struct pw_event *ev;
+	struct pw_ct_val v;
+
+	pwt_state(t, EPOCH, ENF | PW_STATE_AUDIT);
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_CNT_AUDIT(PW_DROP_POLICY)), 1);
+	ev = find_ev(t, PW_EV_AUDIT, PW_DROP_POLICY);
+	assert_non_null(ev);
+	assert_int_equal(ev->verdict, PW_VERDICT_AUDIT);
+	assert_int_equal(pwt_ct(t, R, B, 1, 81, TCP, PW_HOOK_TO_POD, &v), 0);
+	assert_true(v.flags & PW_CT_F_AUDIT);
+	/* Global audit passes other would-be drops too. */
+	assert_int_equal(pwt_run(FROM(t), &sp, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 0, EG, PW_CNT_AUDIT(PW_DROP_SPOOFED)), 1);
+
+	pwt_state(t, EPOCH, ENF);
+	p.sport = 2;
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), SHOT);
+	pwt_add_ep(t, 0, &baudit);
+	p.sport = 3;
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_CNT_AUDIT(PW_DROP_POLICY)), 2);
+	/* Per-endpoint audit does not cover spoofing. */
+	assert_int_equal(pwt_run(FROM(t), &sp, IF_B), SHOT);
+}
+
+static void test_event_rate_limit(void **state)
+{
+	GET(t);
+	struct pk p = { .src = R, .dst = B, .proto = TCP, .sport = 1, .dport = 81 };
+
+	pwt_state_rl(t, EPOCH, ENF, 1, 3);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(pwt_run(TO(t), &p, IF_B), SHOT);
+	assert_int_equal(pwt_events(t), 3);
+	assert_int_equal(pwt_suppressed(t), 7);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_DROP_POLICY), 10);
+}
+
+static void test_conntrack_timeouts(void **state)
+{
+	GET(t);
+	struct pk p = { .src = A, .dst = B, .proto = UDP, .sport = 45000, .dport = 5000 };
+	struct pw_ct_key k = { .src = pwt_addr(A), .dst = pwt_addr(B), .sport = 45000,
+			       .dport = 5000, .proto = UDP, .hook = PW_HOOK_TO_POD };
+	struct pw_ct_key rk = { .src = pwt_addr(B), .dst = pwt_addr(A), .sport = 5000,
+				.dport = 45000, .proto = UDP, .hook = PW_HOOK_FROM_POD };
+	struct pw_ct_val v;
+	struct bpf_map *ct = t->tc->maps.pw_ct_v1;
+
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), OK);
+	/* Age both entries past the unreplied UDP timeout (60 s). */
+	assert_int_equal(bpf_map__lookup_elem(ct, &k, sizeof(k), &v, sizeof(v), 0), 0);
+	v.last_seen_ns -= 61ull * 1000000000ull;
+	v.rule_id = 999; /* a fresh decision overwrites it */
+	assert_int_equal(bpf_map__update_elem(ct, &k, sizeof(k), &v, sizeof(v), 0), 0);
+	assert_int_equal(bpf_map__lookup_elem(ct, &rk, sizeof(rk), &v, sizeof(v), 0), 0);
+	v.last_seen_ns -= 61ull * 1000000000ull;
+	assert_int_equal(bpf_map__update_elem(ct, &rk, sizeof(rk), &v, sizeof(v), 0), 0);
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_POLICY), 2);
+	assert_int_equal(bpf_map__lookup_elem(ct, &k, sizeof(k), &v, sizeof(v), 0), 0);
+	assert_int_equal(v.rule_id, 2);
+	/* Only one entry old: the flow is alive through its partner. */
+	v.last_seen_ns -= 61ull * 1000000000ull;
+	assert_int_equal(bpf_map__update_elem(ct, &k, sizeof(k), &v, sizeof(v), 0), 0);
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_ESTABLISHED), 1);
+}
+
+static void test_load_at_4x_sizes(void **state)
+{
+	struct pwt *t;
+
+	(void)state;
+	if (g_netns_err)
+		skip();
+	t = pwt_load(4);
+	assert_non_null(t);
+	assert_int_equal(bpf_map__max_entries(t->tc->maps.pw_pol_v1), 4 * PW_MAX_POLICY_ENTRIES);
+	assert_int_equal(bpf_map__max_entries(t->xdp->maps.pw_ct_v1), 4 * PW_MAX_CT);
+	pwt_destroy(t);
+}
+
+static void test_load_at_abi_sizes(void **state)
+{
+	GET(t);
+	assert_int_equal(bpf_map__max_entries(t->tc->maps.pw_pol_v1), PW_MAX_POLICY_ENTRIES);
+	assert_int_equal(bpf_map__max_entries(t->tc->maps.pw_peer_v1), PW_MAX_PREFIXES);
+	assert_int_equal(bpf_map__max_entries(t->tc->maps.pw_ct_v1), PW_MAX_CT);
+	assert_int_equal(bpf_map__max_entries(t->tc->maps.pw_events_v1), PW_EVENTS_BYTES);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(test_load_at_abi_sizes),
+		cmocka_unit_test(test_load_at_4x_sizes),
+		T(test_not_enforcing_passes_everything),
+		T(test_arp_passes),
+		T(test_nd_and_mld_pass),
+		T(test_malformed_dropped),
+		T(test_ipv6_exthdr_chain),
+		T(test_vlan_and_ip_options_parsed),
+		T(test_spoofed_source_dropped),
+		T(test_no_endpoint_dropped),
+		T(test_egress_allow_creates_flow),
+		T(test_egress_deny),
+		T(test_ingress_rules_ports_ranges_prefixes),
+		T(test_ingress_flow_reply_and_close),
+		T(test_reply_of_denied_direction_is_not_a_new_flow),
+		T(test_icmp_echo_tracked),
+		T(test_icmp_error_related),
+		T(test_fragments_v4_v6),
+		T(test_loopback_and_host),
+		T(test_not_isolated),
+		T(test_service_deferred_to_local_backend),
+		T(test_service_deferred_to_remote_backend),
+		T(test_slot_swap),
+		T(test_revoke_cuts_established_flow),
+		T(test_audit_global_and_per_endpoint),
+		T(test_event_rate_limit),
+		T(test_conntrack_timeouts),
+#undef T
+	};
+
+	if (geteuid() != 0)
+		g_netns_err = -EPERM;
+	else
+		g_netns_err = pwt_netns();
+	if (g_netns_err)
+		printf("# private netns: %s\n", strerror(-g_netns_err));
+	return cmocka_run_group_tests_name("podwall_tc", tests, NULL, NULL);
+}
