@@ -28,7 +28,7 @@
 #include "../tests/bpf/pwtest.h"
 #include "podwall_bench.skel.h"
 
-#define NEP 1024 /* local endpoints (destinations) */
+#define NEP 1024   /* local endpoints (destinations) */
 #define NPEER 4096 /* remote peers (sources) */
 #define MAX_NPKT 16384
 
@@ -105,8 +105,15 @@ static int fill(struct pwt *t, unsigned int entries, unsigned int *ret_nsets,
 		nsets = NEP;
 	per_set = entries / nsets;
 	for (i = 0; i < NEP; i++) {
-		struct pwt_ep e = { a, 10 + i, (uint32_t)g_if, PW_EP_LOCAL, 1 + (i % PW_MAX_LOCAL_EPS),
-				    1 + (i % nsets), 0, PW_SET_PEER, 0 };
+		struct pwt_ep e = { a,
+				    10 + i,
+				    (uint32_t)g_if,
+				    PW_EP_LOCAL,
+				    1 + (i % PW_MAX_LOCAL_EPS),
+				    1 + (i % nsets),
+				    0,
+				    PW_SET_PEER,
+				    0 };
 
 		addr_of(a, sizeof(a), 1, i);
 		pwt_add_ep(t, 0, &e);
@@ -182,7 +189,7 @@ int main(int argc, char **argv)
 		b = podwall_bench__open();
 		if (!b)
 			return 1;
-		bpf_object__for_each_map(m, b->obj) {
+		bpf_object__for_each_map (m, b->obj) {
 			bpf_map__set_pin_path(m, NULL);
 			tm = bpf_object__find_map_by_name(t->tc->obj, bpf_map__name(m));
 			if (tm)
@@ -262,19 +269,23 @@ int main(int argc, char **argv)
 		}
 	}
 	{
-		double d10 = res[0].deny - empty, d100k = res[3].deny - empty, fl = floor_ns - empty;
+		double d10 = res[0].deny - empty, d100k = res[3].deny - empty,
+		       fl = floor_ns - empty;
 
-		fprintf(fo, "{\n  \"method\": \"BPF_PROG_TEST_RUN, repeat 1, %d distinct frames "
-			    "(%d endpoints, %d peers) run in turn, kernel-measured duration, median of "
-			    "%d batch means; net = minus the empty tc program\",\n",
+		fprintf(fo,
+			"{\n  \"method\": \"BPF_PROG_TEST_RUN, repeat 1, %d distinct frames "
+			"(%d endpoints, %d peers) run in turn, kernel-measured duration, median of "
+			"%d batch means; net = minus the empty tc program\",\n",
 			npkt, NEP, NPEER, passes);
-		fprintf(fo, "  \"empty_ns\": %.1f,\n  \"floor_ns\": %.1f,\n  \"floor_net_ns\": %.1f,\n",
+		fprintf(fo,
+			"  \"empty_ns\": %.1f,\n  \"floor_ns\": %.1f,\n  \"floor_net_ns\": %.1f,\n",
 			empty, floor_ns, fl);
 		fprintf(fo, "  \"paths\": [\n");
 		for (s = 0; s < 4; s++)
 			fprintf(fo,
 				"    {\"entries\": %u, \"deny_ns\": %.1f, \"allow_ns\": %.1f, "
-				"\"ct_hit_ns\": %.1f, \"deny_net_ns\": %.1f, \"allow_net_ns\": %.1f, "
+				"\"ct_hit_ns\": %.1f, \"deny_net_ns\": %.1f, \"allow_net_ns\": "
+				"%.1f, "
 				"\"ct_hit_net_ns\": %.1f}%s\n",
 				res[s].entries, res[s].deny, res[s].allow, res[s].ct_hit,
 				res[s].deny - empty, res[s].allow - empty, res[s].ct_hit - empty,
@@ -283,7 +294,8 @@ int main(int argc, char **argv)
 		fprintf(fo, "  \"per_packet_growth_10_to_100k\": %.3f,\n", d100k / d10);
 		fprintf(fo, "  \"per_packet_vs_floor\": %.3f,\n", d100k / fl);
 		fprintf(fo, "  \"per_packet_vs_floor_at_10\": %.3f,\n", d10 / fl);
-		fprintf(fo, "  \"ct_hit_vs_floor_at_100k\": %.3f\n}\n", (res[3].ct_hit - empty) / fl);
+		fprintf(fo, "  \"ct_hit_vs_floor_at_100k\": %.3f\n}\n",
+			(res[3].ct_hit - empty) / fl);
 	}
 	if (fo != stdout)
 		fclose(fo);
