@@ -55,16 +55,14 @@ BINS := $(B)/podwalld $(B)/podwallctl
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS := $(patsubst tests/bpf/%.c,$(B)/tests/bpf/%,$(wildcard tests/bpf/test_*.c))
 TOOLS := $(patsubst tests/e2e/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/e2e/tools/*.c))
-BENCH_TOOLS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 
 ALL_OBJS := $(LIB_OBJS) $(DAEMON_OBJS) $(CTL_OBJS)
-DEPS := $(ALL_OBJS:.o=.d) $(BPF_OBJS:.o=.d) $(UNIT_TESTS:=.d) $(BPF_TESTS:=.d) $(TOOLS:=.d) \
-	$(BENCH_TOOLS:=.d)
+DEPS := $(ALL_OBJS:.o=.d) $(BPF_OBJS:.o=.d) $(UNIT_TESTS:=.d) $(BPF_TESTS:=.d) $(TOOLS:=.d)
 
 FORMAT_FILES = $(shell find bpf daemon ctl include tests -name '*.[ch]' 2>/dev/null)
 
 .PHONY: all bpf tests unit-tests bpf-tests tools test test-unit test-bpf test-e2e \
-	asan format format-check lint demo bench conformance install clean deps FORCE
+	asan format format-check lint demo bench conformance install clean deps fuzz FORCE
 .DELETE_ON_ERROR:
 
 all: $(BPF_OBJS) $(SKELS) $(BINS)
@@ -73,7 +71,7 @@ bpf: $(BPF_OBJS) $(SKELS)
 unit-tests: $(UNIT_TESTS)
 bpf-tests: $(BPF_TESTS) $(BPF_OBJS)
 tools: $(TOOLS)
-tests: unit-tests bpf-tests tools $(BENCH_TOOLS)
+tests: unit-tests bpf-tests tools $(B)/bench/compile_bench $(B)/bench/perpacket
 
 # ---- BPF objects and skeletons --------------------------------------------
 $(B)/bpf/%.bpf.o: bpf/%.bpf.c | $(B)/bpf
@@ -123,9 +121,28 @@ $(B)/tests/tools/%: tests/e2e/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< -o $@
 
-$(B)/bench/%: bench/%.c | $(SKELS)
+# per-packet datapath benchmark (datapath): BPF_PROG_TEST_RUN, prints one JSON object
+$(B)/bench/perpacket: bench/perpacket.c | $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< $(LDLIBS) -lm -o $@
+
+# compile benchmark (engine): parse + compile time and peak RSS by pod count
+$(B)/bench/compile_bench: bench/compile_bench.c $(LIB) | $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+# parser + compiler fuzzing (libFuzzer); only the engine's sources
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS := daemon/diag.c daemon/model.c daemon/policy_parse.c daemon/policy_compile.c daemon/eval.c
+$(B)/fuzz/fuzz_policy: fuzz/fuzz_policy.c $(FUZZ_SRCS)
+	@mkdir -p $(@D)
+	$(BPF_CLANG) -g -O1 -std=gnu11 -Wall -Werror -fsanitize=fuzzer,address,undefined \
+		-I include -I daemon -D_GNU_SOURCE $^ -lyaml -o $@
+
+fuzz: $(B)/fuzz/fuzz_policy
+	@mkdir -p $(B)/fuzz/corpus
+	$(B)/fuzz/fuzz_policy -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 \
+		-rss_limit_mb=2048 $(B)/fuzz/corpus tests/data/fuzz
 
 $(B) $(B)/bpf $(B)/skel:
 	@mkdir -p $@
@@ -153,7 +170,7 @@ asan:
 	@scripts/deps.sh
 	@$(MAKE) --no-print-directory B=build-asan \
 		EXTRA_CFLAGS='-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all' \
-		EXTRA_LDFLAGS='-fsanitize=address,undefined' unit-tests
+		EXTRA_LDFLAGS='-fsanitize=address,undefined' all unit-tests
 	@BUILD_DIR=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run.sh unit
 
@@ -166,7 +183,7 @@ format-check:
 
 lint:
 	$(CPPCHECK) --error-exitcode=1 --enable=warning,portability --inline-suppr -q \
-		-I include -D_GNU_SOURCE daemon ctl
+		--library=scripts/cppcheck.cfg -I include -D_GNU_SOURCE daemon ctl
 
 demo:
 	@scripts/deps.sh
@@ -179,8 +196,11 @@ bench:
 	@if [ -x scripts/bench.sh ]; then BUILD_DIR=$(B) scripts/bench.sh; \
 	else echo "bench: scripts/bench.sh not present"; fi
 
+SEEDS ?= 20
 conformance:
-	@scripts/conformance.sh
+	@scripts/deps.sh
+	@$(MAKE) --no-print-directory all tests
+	@SEEDS=$(SEEDS) scripts/conformance.sh
 
 install: $(BINS)
 	install -d $(DESTDIR)$(PREFIX)/sbin

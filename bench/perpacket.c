@@ -23,6 +23,9 @@
  * -r RATE sets pw_state.events_per_sec (and the burst) for the run: the
  * default 0 is production's 10000/s; -r 1 shows the path without events.
  *
+ * BENCH_QUICK=1 (scripts/bench.sh's quick mode) runs 3 passes of 4096 frames.
+ * Output: one flat JSON object, name -> number (per_packet_*).
+ *
  * Usage: perpacket [-o FILE] [-p PASSES] [-n NPKT] [-r RATE]   (prints one JSON object)
  */
 #include <getopt.h>
@@ -31,7 +34,7 @@
 #include "../tests/bpf/pwtest.h"
 #include "podwall_bench.skel.h"
 
-#define NEP 1024   /* local endpoints (destinations) */
+#define NEP 1024 /* local endpoints (destinations) */
 #define NPEER 4096 /* remote peers (sources) */
 #define MAX_NPKT 16384
 
@@ -141,7 +144,7 @@ struct result {
 	unsigned int entries;
 	double deny, allow, ct_hit;
 	double empty, floor_ns; /* baselines measured in the same passes */
-	double vs_floor;	/* median over passes of deny_net / floor_net */
+	double vs_floor; /* median over passes of deny_net / floor_net */
 };
 
 int main(int argc, char **argv)
@@ -174,6 +177,11 @@ int main(int argc, char **argv)
 				"usage: perpacket [-o FILE] [-p PASSES] [-n NPKT] [-r RATE]\n");
 			return 2;
 		}
+	}
+	/* scripts/bench.sh QUICK mode. */
+	if (getenv("BENCH_QUICK") && strcmp(getenv("BENCH_QUICK"), "0") != 0) {
+		passes = passes < 3 ? passes : 3;
+		npkt = npkt < 4096 ? npkt : 4096;
 	}
 	if (passes < 1 || passes > 64 || npkt < 1 || npkt > MAX_NPKT) {
 		fprintf(stderr, "perpacket: -p 1..64, -n 1..%d\n", MAX_NPKT);
@@ -281,40 +289,35 @@ int main(int argc, char **argv)
 	}
 	{
 		/* Each size is net of the baselines measured in its own passes;
-		 * the machine is shared, and minutes separate the sizes. */
+		 * the machine is shared, and minutes separate the sizes.  One flat
+		 * object (name -> number): scripts/bench.sh merges it as is. */
 		double d10 = res[0].deny - res[0].empty, d100k = res[3].deny - res[3].empty;
 		double f100k = res[3].floor_ns - res[3].empty;
 
 		fprintf(fo,
-			"{\n  \"method\": \"BPF_PROG_TEST_RUN, repeat 1, %d distinct frames "
-			"(%d endpoints, %d peers) run in turn, kernel-measured duration, median of "
-			"%d batch means; net = minus the empty tc program measured in the same "
-			"passes\",\n  \"events_per_sec\": %u,\n",
-			npkt, NEP, NPEER, passes, rate);
-		fprintf(fo,
-			"  \"empty_ns\": %.1f,\n  \"floor_ns\": %.1f,\n  \"floor_net_ns\": %.1f,\n",
-			empty, floor_ns, floor_ns - empty);
-		fprintf(fo, "  \"paths\": [\n");
+			"{\n  \"per_packet_method\": \"BPF_PROG_TEST_RUN repeat 1 over %d distinct "
+			"frames (%d endpoints, %d peers) in turn; median of %d batch means; ns net "
+			"of "
+			"an empty tc program measured in the same passes\",\n",
+			npkt, NEP, NPEER, passes);
+		fprintf(fo, "  \"per_packet_events_per_sec\": %u,\n", rate);
+		fprintf(fo, "  \"per_packet_ns_empty\": %.1f,\n", empty);
+		fprintf(fo, "  \"per_packet_ns_floor\": %.1f,\n", floor_ns - empty);
 		for (s = 0; s < 4; s++) {
 			double e = res[s].empty;
+			unsigned int n = res[s].entries;
 
-			fprintf(fo,
-				"    {\"entries\": %u, \"empty_ns\": %.1f, \"floor_ns\": %.1f, "
-				"\"deny_ns\": %.1f, \"allow_ns\": %.1f, \"ct_hit_ns\": %.1f, "
-				"\"deny_net_ns\": %.1f, \"allow_net_ns\": %.1f, \"ct_hit_net_ns\": "
-				"%.1f, "
-				"\"deny_vs_floor\": %.3f}%s\n",
-				res[s].entries, e, res[s].floor_ns, res[s].deny, res[s].allow,
-				res[s].ct_hit, res[s].deny - e, res[s].allow - e, res[s].ct_hit - e,
-				res[s].vs_floor, s < 3 ? "," : "");
+			fprintf(fo, "  \"per_packet_ns_deny_%u\": %.1f,\n", n, res[s].deny - e);
+			fprintf(fo, "  \"per_packet_ns_allow_%u\": %.1f,\n", n, res[s].allow - e);
+			fprintf(fo, "  \"per_packet_ns_ct_hit_%u\": %.1f,\n", n, res[s].ct_hit - e);
+			fprintf(fo, "  \"per_packet_deny_vs_floor_%u\": %.3f,\n", n,
+				res[s].vs_floor);
 		}
-		fprintf(fo, "  ],\n");
 		fprintf(fo, "  \"per_packet_growth_10_to_100k\": %.3f,\n", d100k / d10);
 		fprintf(fo, "  \"per_packet_growth_10_to_100k_floor_normalised\": %.3f,\n",
 			res[3].vs_floor / res[0].vs_floor);
 		fprintf(fo, "  \"per_packet_vs_floor\": %.3f,\n", d100k / f100k);
-		fprintf(fo, "  \"per_packet_vs_floor_median_of_passes\": %.3f,\n", res[3].vs_floor);
-		fprintf(fo, "  \"ct_hit_vs_floor_at_100k\": %.3f\n}\n",
+		fprintf(fo, "  \"per_packet_ct_hit_vs_floor_100000\": %.3f\n}\n",
 			(res[3].ct_hit - res[3].empty) / f100k);
 	}
 	if (fo != stdout)

@@ -13,6 +13,12 @@ NS1=$P-client NS2=$P-server
 
 [ "$(id -u)" -eq 0 ] || { echo "demo: run as root (creates network namespaces)" >&2; exit 1; }
 
+in_ns() { # NS CMD...: like `ip -n`, without remounting / and /sys
+	local ns=$1
+	shift
+	nsenter --net=/run/netns/"$ns" -- "$@"
+}
+
 cleanup() {
 	ip netns del "$NS1" 2>/dev/null || true
 	ip netns del "$NS2" 2>/dev/null || true
@@ -25,11 +31,11 @@ echo
 echo "+ creating namespaces $NS1 and $NS2 joined by a veth (10.199.1.1 <-> 10.199.1.2)"
 ip netns add "$NS1"
 ip netns add "$NS2"
-ip -n "$NS1" link add eth0 type veth peer name eth0 netns "$NS2"
-ip -n "$NS1" addr add 10.199.1.1/30 dev eth0
-ip -n "$NS2" addr add 10.199.1.2/30 dev eth0
-ip -n "$NS1" link set eth0 up
-ip -n "$NS2" link set eth0 up
+in_ns "$NS1" ip link add eth0 type veth peer name eth0 netns "$NS2"
+in_ns "$NS1" ip addr add 10.199.1.1/30 dev eth0
+in_ns "$NS2" ip addr add 10.199.1.2/30 dev eth0
+in_ns "$NS1" ip link set eth0 up
+in_ns "$NS2" ip link set eth0 up
 
 send_and_receive() { # PORT MSG
 	nsenter --net=/run/netns/"$NS2" "$UDP" recv "$1" 1000 2>/dev/null &
@@ -44,9 +50,9 @@ send_and_receive 10 hello
 send_and_receive 9 hello
 
 echo "+ attaching $OBJ (drops UDP to port 9) to the server's eth0 ingress"
-tc -n "$NS2" qdisc add dev eth0 clsact
-tc -n "$NS2" filter add dev eth0 ingress bpf da obj "$OBJ" sec tc
-tc -n "$NS2" filter show dev eth0 ingress
+in_ns "$NS2" tc qdisc add dev eth0 clsact
+in_ns "$NS2" tc filter add dev eth0 ingress bpf da obj "$OBJ" sec tc
+in_ns "$NS2" tc filter show dev eth0 ingress
 
 echo "+ sending again"
 send_and_receive 10 hello

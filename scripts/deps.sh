@@ -8,7 +8,7 @@ BUILD_PKGS="make gcc clang llvm libbpf-dev libelf-dev zlib1g-dev libnl-3-dev
 	gcc-multilib pkg-config libcap-dev"
 DEV_PKGS="clang-format cppcheck"
 TOOL_PKGS="iproute2 nftables iptables ipset ethtool iperf3 procps kmod util-linux psmisc"
-BENCH_PKGS="gnuplot-nox"
+BENCH_PKGS="gnuplot-nox python3"
 
 # shellcheck disable=SC2206
 PKGS=($BUILD_PKGS $DEV_PKGS $TOOL_PKGS $BENCH_PKGS)

@@ -100,8 +100,8 @@ union pw_addr {
  */
 #define PW_STATE_AUDIT (1u << 0) /* global audit mode: drops become audits */
 #define PW_STATE_LOG_ALLOW (1u << 1) /* emit an event for each new allowed flow */
-#define PW_STATE_ENFORCING (1u << 2) /* a policy has been written; before that
-					every packet passes as not isolated */
+/* a policy has been written; before that every packet passes (not isolated) */
+#define PW_STATE_ENFORCING (1u << 2)
 
 struct pw_state {
 	__u64 epoch; /* policy generation; slot = epoch & 1 (atomic 8-byte store) */
@@ -152,8 +152,8 @@ struct pw_if_key {
  * prefixes, each with the identity of the addresses in it.  prefixlen counts
  * the bits after the prefixlen field: 32 (slot) + the address prefix length.
  */
-#define PW_PEER_DEFER (1u << 0) /* service range: defer a denied egress
-				   decision to where DNAT's result is visible */
+/* service range: defer a denied egress decision to where DNAT's result is visible */
+#define PW_PEER_DEFER (1u << 0)
 
 struct pw_peer_key {
 	__u32 prefixlen;
@@ -208,8 +208,8 @@ struct pw_range_val {
 
 #define PW_CT_F_DEFERRED (1u << 0) /* egress passed undecided (service address) */
 #define PW_CT_F_AUDIT (1u << 1) /* passed only because of audit mode */
-#define PW_CT_F_EGRESS_TOO (1u << 2) /* TO_POD entry that also decided the
-					(local) source's egress */
+/* TO_POD entry that also decided the (local) source's egress */
+#define PW_CT_F_EGRESS_TOO (1u << 2)
 #define PW_CT_F_CLOSING (1u << 3) /* TCP FIN or RST seen: short timeout */
 #define PW_CT_F_SEEN_REPLY (1u << 4) /* a reply was seen */
 
@@ -268,7 +268,7 @@ struct pw_frag_val {
  */
 #define PW_CNT_CODES 64
 #define PW_CNT_AUDIT(reason) ((reason) + 16) /* drop reasons 32..47 -> 48..63 */
-#define PW_CNT_INDEX(ep_id, dir, code) (((ep_id) * 2u + (dir)) * PW_CNT_CODES + (code))
+#define PW_CNT_INDEX(ep_id, dir, code) ((2u * (ep_id) + (dir)) * PW_CNT_CODES + (code))
 
 struct pw_counter {
 	__u64 packets;

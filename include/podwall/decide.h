@@ -203,8 +203,8 @@ static PW_INLINE __u8 pw_decide_flow(void *lctx, __u32 slot, __u32 state_flags,
 		egress->pad = 0;
 	}
 	if (dst_is_pod) {
-		pw_decide_dir(lctx, slot, state_flags, &dst_ep, PW_DIR_INGRESS, src_id, proto, dport,
-			      ingress);
+		pw_decide_dir(lctx, slot, state_flags, &dst_ep, PW_DIR_INGRESS, src_id, proto,
+			      dport, ingress);
 	} else {
 		ingress->dir = PW_DIR_INGRESS;
 		ingress->rule_id = PW_RULE_NONE;

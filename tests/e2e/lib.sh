@@ -64,7 +64,7 @@ netns_add() {
 	local ns=$PW_PREFIX-$1
 	ip netns add "$ns" || return 1
 	PW_NETNS+=("$ns")
-	ip -n "$ns" link set lo up
+	ns_ip "$ns" link set lo up
 	REPLY=$ns
 }
 
@@ -72,15 +72,28 @@ netns_add() {
 # both up. Never touches the root namespace.
 veth_pair() {
 	local ns1=$1 if1=$2 ns2=$3 if2=$4
-	ip -n "$ns1" link add "$if1" type veth peer name "$if2" netns "$ns2" || return 1
-	ip -n "$ns1" link set "$if1" up && ip -n "$ns2" link set "$if2" up
+	ns_ip "$ns1" link add "$if1" type veth peer name "$if2" netns "$ns2" || return 1
+	ns_ip "$ns1" link set "$if1" up && ns_ip "$ns2" link set "$if2" up
 }
 
 # in_ns NS CMD...: run CMD in NS, sharing the host mount namespace.
+# Use this (or ns_ip/ns_tc) rather than `ip -n`/`ip netns exec`: those
+# remount / and /sys, which fails where / is not a mount point (chroots) and
+# hides the host's bpffs.
 in_ns() {
 	local ns=$1
 	shift
 	nsenter --net=/run/netns/"$ns" -- "$@"
+}
+ns_ip() {
+	local ns=$1
+	shift
+	in_ns "$ns" ip "$@"
+}
+ns_tc() {
+	local ns=$1
+	shift
+	in_ns "$ns" tc "$@"
 }
 
 # Exit status for the end of a test file.

@@ -16,8 +16,8 @@ A=$REPLY
 netns_add b || { fail setup "cannot create network namespace"; finish; }
 B=$REPLY
 veth_pair "$A" veth-a "$B" veth-b || { fail setup "cannot create veth pair"; finish; }
-ip -n "$A" addr add 10.199.0.1/30 dev veth-a
-ip -n "$B" addr add 10.199.0.2/30 dev veth-b
+ns_ip "$A" addr add 10.199.0.1/30 dev veth-a
+ns_ip "$B" addr add 10.199.0.2/30 dev veth-b
 
 # udp_check PORT MSG: send MSG from A to B:PORT; prints what B received.
 # Returns 0 if the datagram arrived, 1 if not.
@@ -46,15 +46,15 @@ if [ ! -f "$OBJ" ]; then
 	fail "tc smoke program" "$OBJ not built"
 	finish
 fi
-if ! tc -n "$B" qdisc add dev veth-b clsact 2>"$PW_TMP/tc.err"; then
+if ! ns_tc "$B" qdisc add dev veth-b clsact 2>"$PW_TMP/tc.err"; then
 	skip "tc smoke program" "clsact qdisc unavailable: $(head -1 "$PW_TMP/tc.err")"
 	finish
 fi
-if ! tc -n "$B" filter add dev veth-b ingress bpf da obj "$OBJ" sec tc 2>"$PW_TMP/tc.err"; then
+if ! ns_tc "$B" filter add dev veth-b ingress bpf da obj "$OBJ" sec tc 2>"$PW_TMP/tc.err"; then
 	skip "tc smoke program" "cannot attach BPF with tc: $(head -3 "$PW_TMP/tc.err" | tr '\n' ' ')"
 	finish
 fi
-if tc -n "$B" filter show dev veth-b ingress | grep -q podwall_smoke; then
+if ns_tc "$B" filter show dev veth-b ingress | grep -q podwall_smoke; then
 	pass "smoke program attached to veth ingress"
 else
 	fail "smoke program attached to veth ingress" "not listed by tc filter show"

@@ -1,0 +1,146 @@
+# lib.sh: shared by run.sh and check.sh (sourced, bash only; no python, no jq).
+# case.conf is "key=value" lines; '#' starts a comment line. Expectation files are
+# matrices: a header "#  <dst pod>..." then one row per source pod, cells X (connected),
+# . (blocked) or - (the pod itself; never probed, loopback is undefined upstream).
+
+CONF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+GEN_MODEL=$CONF_DIR/model/gen-model.sh
+
+# conf_load CASEDIR: fills the associative array CONF; returns 1 with CONF_ERR on a bad line
+conf_load() {
+	declare -gA CONF=()
+	CONF_ERR=
+	local line n=0
+	if [[ ! -f $1/case.conf ]]; then
+		CONF_ERR="$1/case.conf: missing"
+		return 1
+	fi
+	while IFS= read -r line || [[ -n $line ]]; do
+		n=$((n + 1))
+		[[ $line =~ ^[[:space:]]*(#|$) ]] && continue
+		if [[ ! $line =~ ^([a-z][a-z0-9_.]*)=(.*)$ ]]; then
+			CONF_ERR="$1/case.conf:$n: not key=value: $line"
+			return 1
+		fi
+		CONF[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+	done <"$1/case.conf"
+}
+
+# matrix_load FILE: fills MX_COLS (array), MX_ROWS (array) and MX["src dst"]=cell;
+# returns 1 with MX_ERR on a malformed matrix
+matrix_load() {
+	declare -gA MX=()
+	MX_COLS=()
+	MX_ROWS=()
+	MX_ERR=
+	local -a tok
+	local first=1 n=0 i
+	if [[ ! -f $1 ]]; then
+		MX_ERR="$1: missing"
+		return 1
+	fi
+	while read -r -a tok || [[ ${#tok[@]} -gt 0 ]]; do
+		n=$((n + 1))
+		[[ ${#tok[@]} -eq 0 ]] && continue
+		if ((first)); then
+			if [[ ${tok[0]} != '#' || ${#tok[@]} -lt 2 ]]; then
+				MX_ERR="$1:$n: first line must be '#' followed by the destination pods"
+				return 1
+			fi
+			MX_COLS=("${tok[@]:1}")
+			first=0
+			continue
+		fi
+		if ((${#tok[@]} != ${#MX_COLS[@]} + 1)); then
+			MX_ERR="$1:$n: row '${tok[0]}' has $((${#tok[@]} - 1)) cells, header has ${#MX_COLS[@]}"
+			return 1
+		fi
+		MX_ROWS+=("${tok[0]}")
+		for ((i = 1; i < ${#tok[@]}; i++)); do
+			MX["${tok[0]} ${MX_COLS[i - 1]}"]=${tok[i]}
+		done
+		tok=()
+	done <"$1"
+	if ((first)); then
+		MX_ERR="$1: empty"
+		return 1
+	fi
+}
+
+# pod_addr POD 4|6: the model's address for ns/name (same rule as gen-model.sh)
+pod_addr() {
+	local ns=${1%/*} name=${1#*/} ni pi
+	case "$ns" in x) ni=1 ;; y) ni=2 ;; z) ni=3 ;; *) return 1 ;; esac
+	printf -v pi '%d' "'$name"
+	pi=$((pi - 97 + 10))
+	if [[ $2 == 4 ]]; then echo "10.42.$ni.$pi"; else echo "fd00:42::$ni:$pi"; fi
+}
+
+# addr_pod ADDR: the model pod owning ADDR (or ADDR itself when it is already ns/pod)
+addr_pod() {
+	local a=$1 ni pi ns
+	if [[ $a =~ ^10\.42\.([0-9]+)\.([0-9]+)$ ]] || [[ $a =~ ^fd00:42::([0-9]+):([0-9]+)$ ]]; then
+		ni=${BASH_REMATCH[1]}
+		pi=${BASH_REMATCH[2]}
+		case "$ni" in 1) ns=x ;; 2) ns=y ;; 3) ns=z ;; *)
+			echo "$a"
+			return
+			;;
+		esac
+		printf "%s/\\x$(printf '%x' $((pi - 10 + 97)))\n" "$ns"
+	else
+		echo "$a"
+	fi
+}
+
+# build_step_dir CASEDIR STEP OUT: the policy directory in force at that step: the model
+# objects for the case's pods, then the step's files (a step file named like a model file,
+# e.g. pod-x-b.yaml or ns-y.yaml, replaces it: that is how relabelling is expressed)
+build_step_dir() {
+	local casedir=$1 step=$2 out=$3 f
+	mkdir -p "$out" || return 1
+	rm -f "$out"/*.yaml
+	# shellcheck disable=SC2086 # pods is a space-separated list
+	"$GEN_MODEL" -d "$out" pods ${CONF[pods]} || return 1
+	for f in "$casedir/step$step"/*.yaml; do
+		[[ -e $f ]] || continue
+		cp "$f" "$out/" || return 1
+	done
+}
+
+# sync_dir SRC DST: make DST hold exactly SRC's *.yaml, replacing each changed file by
+# rename (a watcher never reads a half-written file) and removing stale ones
+sync_dir() {
+	local src=$1 dst=$2 f b
+	for f in "$src"/*.yaml; do
+		[[ -e $f ]] || continue
+		b=${f##*/}
+		cmp -s "$f" "$dst/$b" && continue
+		cp "$f" "$dst/.$b.tmp" && mv -f "$dst/.$b.tmp" "$dst/$b" || return 1
+	done
+	for f in "$dst"/*.yaml; do
+		[[ -e $f ]] || continue
+		[[ -e $src/${f##*/} ]] || rm -f "$f"
+	done
+}
+
+# json_top_string JSON KEY: the value of a top-level string member (nested objects and
+# arrays are removed first, so a per-side "verdict" inside them is never taken)
+json_top_string() {
+	local s=${1//$'\n'/ } key=$2
+	[[ $s == *'{'* ]] || return 1
+	s=${s#*\{}
+	s=${s%\}*}
+	# innermost objects/arrays first, until none is left (pure bash: no fork per call)
+	while [[ $s =~ \{[^{}]*\} || $s =~ \[[^][]*\] ]]; do
+		s=${s/"${BASH_REMATCH[0]}"/_}
+	done
+	[[ $s =~ \"$key\"[[:space:]]*:[[:space:]]*\"([^\"]*)\" ]] || return 1
+	echo "${BASH_REMATCH[1]}"
+}
+
+# kernel_has_sctp: SCTP sockets usable in the lab (module loaded or loadable)
+kernel_has_sctp() {
+	[[ -e /proc/net/sctp ]] && return 0
+	modprobe -n sctp >/dev/null 2>&1
+}

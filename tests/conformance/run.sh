@@ -1,0 +1,317 @@
+#!/usr/bin/env bash
+# run.sh: the 48 upstream Kubernetes NetworkPolicy e2e cases against podwall.
+#
+#   tests/conformance/run.sh [--mode offline|lab] [--case N[,N...]] [--addr name,v4,v6]
+#                            [-j JOBS] [--update-readme] [-v]
+#
+# offline (default): every (src, dst, port, proto) cell of every step is compared with
+#   podwallctl -j trace SRC DST PORT/PROTO --policy-dir DIR          (verdict allow|deny)
+#   once per address form in --addr (default name,v4,v6: ns/pod, IPv4, IPv6).
+# lab: podwallctl lab up DIR; podwallctl -j lab probe; podwallctl lab down. Later steps
+#   rewrite the lab's policy directory in place (podwalld reloads it) and re-probe, retrying
+#   like upstream (every 1 s, LAB_RETRIES times, default 10) until observed matches.
+#   Both "observed" and "predicted" must equal the expectation. Cases probing SCTP are
+#   skipped when the kernel has no SCTP.
+#
+# Environment: PODWALLCTL (default <repo>/build/podwallctl), LAB_UP_ARGS (e.g. --services),
+#   LAB_PROBE_ARGS, LAB_RETRIES, LAB_STEP_MODE=reload|restart (restart: lab down + up per step).
+# Prints PASS:/FAIL:/SKIP: per case and ends with "N passed, N failed, N skipped";
+# exit 0 when nothing failed, 1 otherwise, 2 on a usage error.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+# shellcheck source=tests/conformance/lib.sh
+. "$HERE/lib.sh"
+
+PODWALLCTL=${PODWALLCTL:-$REPO/build/podwallctl}
+LAB_UP_ARGS=${LAB_UP_ARGS:-}
+LAB_PROBE_ARGS=${LAB_PROBE_ARGS:-}
+LAB_RETRIES=${LAB_RETRIES:-10}
+LAB_STEP_MODE=${LAB_STEP_MODE:-reload}
+MODE=offline
+ONLY=
+ADDR=name,v4,v6
+JOBS=1
+UPDATE_README=0
+VERBOSE=0
+MAX_DIFFS=8
+
+usage() {
+	sed -n '2,20s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+}
+
+while [[ $# -gt 0 ]]; do
+	case "$1" in
+	--mode) MODE=${2:-}; shift 2 ;;
+	--mode=*) MODE=${1#*=}; shift ;;
+	--case) ONLY=${2:-}; shift 2 ;;
+	--case=*) ONLY=${1#*=}; shift ;;
+	--addr) ADDR=${2:-}; shift 2 ;;
+	--addr=*) ADDR=${1#*=}; shift ;;
+	-j) JOBS=${2:-}; shift 2 ;;
+	-j*) JOBS=${1#-j}; shift ;;
+	--update-readme) UPDATE_README=1; shift ;;
+	-v) VERBOSE=1; shift ;;
+	-h | --help) usage ;;
+	*) echo "run.sh: unknown argument '$1'" >&2; usage ;;
+	esac
+done
+[[ $MODE == offline || $MODE == lab ]] || { echo "run.sh: --mode must be offline or lab" >&2; exit 2; }
+[[ $JOBS =~ ^[1-9][0-9]*$ && $JOBS -le 64 ]] || { echo "run.sh: -j wants 1..64" >&2; exit 2; }
+[[ $LAB_RETRIES =~ ^[1-9][0-9]*$ && $LAB_RETRIES -le 60 ]] || { echo "run.sh: LAB_RETRIES wants 1..60" >&2; exit 2; }
+IFS=, read -r -a ADDR_FORMS <<<"$ADDR"
+for a in "${ADDR_FORMS[@]}"; do
+	[[ $a == name || $a == v4 || $a == v6 ]] || { echo "run.sh: --addr takes name,v4,v6" >&2; exit 2; }
+done
+# one lab at a time: the lab owns fixed namespace names
+[[ $MODE == lab ]] && JOBS=1
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/pwconf.$$.XXXXXX") || exit 1
+LAB_IS_UP=0
+cleanup() {
+	if ((LAB_IS_UP)); then
+		"$PODWALLCTL" lab down >/dev/null 2>&1
+	fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+vlog() { ((VERBOSE)) && echo "  $*" >&2; return 0; }
+
+# form_of POD FORM: what to hand to trace for this pod
+form_of() {
+	case "$2" in
+	name) echo "$1" ;;
+	v4) pod_addr "$1" 4 ;;
+	v6) pod_addr "$1" 6 ;;
+	esac
+}
+
+DIFFS=()
+add_diff() { DIFFS+=("$*"); }
+
+# check_matrix_header FILE: the matrix must cover exactly the case's pods
+matrix_for() { # CASEDIR STEP PORT PROTO
+	local f=$1/step$2/expect-$3-$4.txt
+	matrix_load "$f" || return 1
+	if [[ "${MX_COLS[*]}" != "${CONF[pods]}" || "${MX_ROWS[*]}" != "${CONF[pods]}" ]]; then
+		MX_ERR="$f: rows/columns '${MX_ROWS[*]}' / '${MX_COLS[*]}' are not the case's pods '${CONF[pods]}'"
+		return 1
+	fi
+}
+
+want_verdict() { # cell -> allow|deny
+	case "$1" in X) echo allow ;; .) echo deny ;; *) echo "?" ;; esac
+}
+
+offline_step() { # CASEDIR STEP DIR
+	local casedir=$1 step=$2 dir=$3 probe port proto src dst want form s d out rc v
+	for probe in ${CONF[probe$step]}; do
+		port=${probe%/*}
+		proto=${probe#*/}
+		if ! matrix_for "$casedir" "$step" "$port" "$proto"; then
+			add_diff "$MX_ERR"
+			continue
+		fi
+		for src in ${CONF[pods]}; do
+			for dst in ${CONF[pods]}; do
+				[[ $src == "$dst" ]] && continue
+				want=$(want_verdict "${MX["$src $dst"]}")
+				for form in "${ADDR_FORMS[@]}"; do
+					s=$(form_of "$src" "$form")
+					d=$(form_of "$dst" "$form")
+					out=$("$PODWALLCTL" -j trace "$s" "$d" "$port/$proto" --policy-dir "$dir" 2>&1)
+					rc=$?
+					if ! v=$(json_top_string "$out" verdict); then
+						add_diff "step$step $port/$proto $src->$dst ($form): trace failed (exit $rc): $(head -c 200 <<<"$out" | tr '\n' ' ')"
+						continue
+					fi
+					vlog "step$step $port/$proto $s -> $d: $v (want $want)"
+					[[ $v == "$want" ]] || add_diff "step$step $port/$proto $src->$dst ($form): want $want, trace says $v"
+				done
+			done
+		done
+	done
+}
+
+# lab_compare STEP PORT PROTO JSON: compares one probe output with the expectation; fills DIFFS
+lab_compare() {
+	local step=$1 port=$2 proto=$3 json=${4//$'\n'/ } obj src dst p pr obs pred want key
+	local -A seen=()
+	while [[ $json =~ \{([^{}]*)\} ]]; do
+		obj=${BASH_REMATCH[1]}
+		json=${json#*"${BASH_REMATCH[0]}"}
+		[[ $obj =~ \"src\"[[:space:]]*:[[:space:]]*\"([^\"]*)\" ]] || continue
+		src=$(addr_pod "${BASH_REMATCH[1]}")
+		[[ $obj =~ \"dst\"[[:space:]]*:[[:space:]]*\"([^\"]*)\" ]] || continue
+		dst=$(addr_pod "${BASH_REMATCH[1]}")
+		[[ $obj =~ \"port\"[[:space:]]*:[[:space:]]*\"?([0-9]+) ]] || continue
+		p=${BASH_REMATCH[1]}
+		[[ $obj =~ \"proto\"[[:space:]]*:[[:space:]]*\"([A-Za-z]+)\" ]] || continue
+		pr=${BASH_REMATCH[1],,}
+		[[ $p == "$port" && $pr == "$proto" && $src != "$dst" ]] || continue
+		[[ -n ${MX["$src $dst"]+x} ]] || continue
+		want=${MX["$src $dst"]}
+		key="$src $dst"
+		seen[$key]=1
+		[[ $obj =~ \"observed\"[[:space:]]*:[[:space:]]*(true|false) ]] && obs=${BASH_REMATCH[1]} || obs=missing
+		[[ $obj =~ \"predicted\"[[:space:]]*:[[:space:]]*(true|false) ]] && pred=${BASH_REMATCH[1]} || pred=missing
+		[[ $want == X ]] && want=true || want=false
+		[[ $obs == "$want" ]] || add_diff "step$step $port/$proto $src->$dst: want connected=$want, observed $obs"
+		[[ $pred == "$want" ]] || add_diff "step$step $port/$proto $src->$dst: want connected=$want, predicted $pred"
+	done
+	for src in ${CONF[pods]}; do
+		for dst in ${CONF[pods]}; do
+			[[ $src == "$dst" || -n ${seen["$src $dst"]+x} ]] && continue
+			add_diff "step$step $port/$proto $src->$dst: not in the probe output"
+		done
+	done
+}
+
+lab_up() { # DIR
+	local out
+	# shellcheck disable=SC2086 # LAB_UP_ARGS is a list of flags
+	if ! out=$("$PODWALLCTL" lab up "$1" $LAB_UP_ARGS 2>&1); then
+		add_diff "lab up failed: $(head -c 300 <<<"$out" | tr '\n' ' ')"
+		return 1
+	fi
+	LAB_IS_UP=1
+}
+
+lab_down() {
+	"$PODWALLCTL" lab down >/dev/null 2>&1 || add_diff "lab down failed"
+	LAB_IS_UP=0
+}
+
+lab_case() { # CASEDIR
+	local casedir=$1 step probe port proto try out live=$WORK/live stage=$WORK/stage rc
+	local -a saved
+	rm -rf "$live" "$stage"
+	mkdir -p "$live" "$stage"
+	build_step_dir "$casedir" 1 "$live" || { add_diff "cannot build step1 directory"; return; }
+	lab_up "$live" || return
+	for ((step = 1; step <= CONF[steps]; step++)); do
+		if ((step > 1)); then
+			build_step_dir "$casedir" "$step" "$stage" || { add_diff "cannot build step$step directory"; break; }
+			sync_dir "$stage" "$live" || { add_diff "cannot update the lab directory for step$step"; break; }
+			if [[ $LAB_STEP_MODE == restart ]]; then
+				lab_down
+				lab_up "$live" || return
+			fi
+		fi
+		for probe in ${CONF[probe$step]}; do
+			port=${probe%/*}
+			proto=${probe#*/}
+			if ! matrix_for "$casedir" "$step" "$port" "$proto"; then
+				add_diff "$MX_ERR"
+				continue
+			fi
+			saved=("${DIFFS[@]}")
+			for ((try = 1; try <= LAB_RETRIES; try++)); do
+				DIFFS=("${saved[@]}")
+				# shellcheck disable=SC2086 # LAB_PROBE_ARGS is a list of flags
+				out=$("$PODWALLCTL" -j lab probe --ports "$port/$proto" $LAB_PROBE_ARGS 2>&1)
+				rc=$?
+				if ((rc != 0)); then
+					add_diff "step$step $port/$proto: lab probe failed (exit $rc): $(head -c 200 <<<"$out" | tr '\n' ' ')"
+				else
+					lab_compare "$step" "$port" "$proto" "$out"
+				fi
+				((${#DIFFS[@]} == ${#saved[@]})) && break
+				vlog "step$step $port/$proto: try $try differs, retrying"
+				((try < LAB_RETRIES)) && sleep 1
+			done
+		done
+	done
+	lab_down
+}
+
+# run_case CASEDIR: prints one result line
+run_case() {
+	local casedir=$1 title num tag step
+	DIFFS=()
+	if ! conf_load "$casedir"; then
+		echo "FAIL: ${casedir##*/}: $CONF_ERR"
+		return
+	fi
+	num=${CONF[number]}
+	title=${CONF[title]}
+	tag="[${CONF[protocols]// /+}]"
+	if [[ ! -x $PODWALLCTL ]]; then
+		echo "SKIP: $num $title $tag: $PODWALLCTL not built"
+		return
+	fi
+	if [[ $MODE == lab ]]; then
+		if [[ " ${CONF[protocols]} " == *" SCTP "* ]] && ! kernel_has_sctp; then
+			echo "SKIP: $num $title $tag: kernel has no SCTP (CONFIG_IP_SCTP not set)"
+			return
+		fi
+		if [[ $EUID -ne 0 ]]; then
+			echo "SKIP: $num $title $tag: the lab needs root"
+			return
+		fi
+		lab_case "$casedir"
+	else
+		for ((step = 1; step <= CONF[steps]; step++)); do
+			build_step_dir "$casedir" "$step" "$WORK/$num/step$step" >/dev/null ||
+				{ add_diff "cannot build step$step directory"; continue; }
+			offline_step "$casedir" "$step" "$WORK/$num/step$step"
+		done
+		rm -rf "${WORK:?}/$num"
+	fi
+	if ((${#DIFFS[@]} == 0)); then
+		echo "PASS: $num $title $tag"
+		return
+	fi
+	local msg i
+	msg=${DIFFS[0]}
+	for ((i = 1; i < ${#DIFFS[@]} && i < MAX_DIFFS; i++)); do
+		msg+="; ${DIFFS[i]}"
+	done
+	((${#DIFFS[@]} > MAX_DIFFS)) && msg+="; ... $((${#DIFFS[@]} - MAX_DIFFS)) more"
+	echo "FAIL: $num $title $tag: $msg"
+}
+
+CASES=()
+for d in "$HERE"/cases/[0-9][0-9]-*/; do
+	d=${d%/}
+	n=${d##*/}
+	n=${n%%-*}
+	if [[ -n $ONLY ]]; then
+		[[ ",$ONLY," == *",$n,"* || ",$ONLY," == *",$((10#$n)),"* ]] || continue
+	fi
+	CASES+=("$d")
+done
+if ((${#CASES[@]} == 0)); then
+	echo "run.sh: no case matches '$ONLY'" >&2
+	exit 2
+fi
+
+# each case writes its line to its own file; lines are printed in case order
+i=0
+for d in "${CASES[@]}"; do
+	if ((JOBS > 1)); then
+		while (($(jobs -rp | wc -l) >= JOBS)); do wait -n; done
+		run_case "$d" >"$WORK/result.$i" &
+	else
+		run_case "$d" | tee "$WORK/result.$i"
+	fi
+	i=$((i + 1))
+done
+wait
+((JOBS > 1)) && cat "$WORK"/result.* 2>/dev/null | sort -t' ' -k2,2n
+
+pass=$(cat "$WORK"/result.* | grep -c '^PASS: ')
+fail=$(cat "$WORK"/result.* | grep -c '^FAIL: ')
+skip=$(cat "$WORK"/result.* | grep -c '^SKIP: ')
+
+if ((UPDATE_README)); then
+	cat "$WORK"/result.* >"$WORK/results"
+	"$HERE/readme-table.sh" "$MODE" "$WORK/results" || echo "run.sh: README update failed" >&2
+fi
+
+echo "$pass passed, $fail failed, $skip skipped"
+((fail == 0))
