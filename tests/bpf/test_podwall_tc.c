@@ -692,6 +692,59 @@ static void test_conntrack_timeouts(void **state)
 	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_ESTABLISHED), 1);
 }
 
+static void test_egress_too_revoked(void **state)
+{
+	GET(t);
+	struct pk svc = { .src = A, .dst = VIP, .proto = TCP, .sport = 46000, .dport = 80 };
+	struct pk tob = { .src = A, .dst = B, .proto = TCP, .sport = 46000, .dport = 80 };
+	struct pk rep = {
+		.src = B, .dst = A, .proto = TCP, .sport = 80, .dport = 46000, .tcp_flags = 0x10
+	};
+
+	assert_int_equal(pwt_run(FROM(t), &svc, IF_A), OK);
+	assert_int_equal(pwt_run(TO(t), &tob, IF_B), OK);
+	/* B's ingress still allows it, A's egress no longer does. */
+	pwt_del_pol(t, 0, 20, 200, EG, TCP, 0);
+	pwt_state(t, EPOCH + 2, ENF);
+	assert_int_equal(pwt_run(FROM(t), &rep, IF_B), SHOT);
+	assert_int_equal(pwt_cnt(t, 2, EG, PW_DROP_REVOKED), 1);
+	assert_int_equal(pwt_run(TO(t), &tob, IF_B), SHOT);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_DROP_POLICY), 1);
+}
+
+static void test_uplink_fragments_and_icmp(void **state)
+{
+	GET(t);
+	struct pk f1 = {
+		.src = A, .dst = R, .proto = UDP, .sport = 1, .dport = 53, .frag = 1, .frag_id = 77
+	};
+	struct pk f2 = f1, stray = f1;
+	struct pk in = { .src = R, .dst = A, .proto = UDP, .sport = 9, .dport = 9 };
+	struct pk quoted = in;
+	struct pk err = {
+		.src = A, .dst = R, .proto = ICMP, .icmp_type = 3, .icmp_code = 3, .inner = &quoted
+	};
+	struct pk err6in = { .src = R6, .dst = A6, .proto = UDP, .sport = 9, .dport = 9 };
+	struct pk err6 = { .src = A6, .dst = R6, .proto = ICMP6, .icmp_type = 1, .inner = &err6in };
+
+	f2.frag = 2;
+	stray.frag = 2;
+	stray.frag_id = 78;
+	/* Decided at A's veth: the later fragment passes the uplink too. */
+	assert_int_equal(pwt_run(FROM(t), &f1, IF_A), OK);
+	assert_int_equal(pwt_run(UPL(t), &f2, 1), OK);
+	assert_int_equal(pwt_run(UPL(t), &stray, 1), SHOT);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_DROP_FRAG_UNKNOWN), 1);
+	/* A's port-unreachable for a datagram it was sent (A is not
+	 * ingress-isolated: the datagram made a flow at A's TO_POD). */
+	assert_int_equal(pwt_run(TO(t), &in, IF_A), OK);
+	assert_int_equal(pwt_run(FROM(t), &err, IF_A), OK);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_ALLOW_ICMP_RELATED), 1);
+	assert_int_equal(pwt_run(UPL(t), &err, 1), OK);
+	/* Without the flow, A's egress policy (no ICMP rule) decides. */
+	assert_int_equal(pwt_run(FROM(t), &err6, IF_A), SHOT);
+}
+
 static void test_load_at_4x_sizes(void **state)
 {
 	struct pwt *t;
@@ -746,6 +799,8 @@ int main(void)
 		T(test_audit_global_and_per_endpoint),
 		T(test_event_rate_limit),
 		T(test_conntrack_timeouts),
+		T(test_egress_too_revoked),
+		T(test_uplink_fragments_and_icmp),
 #undef T
 	};
 
