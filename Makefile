@@ -55,11 +55,9 @@ BINS := $(B)/podwalld $(B)/podwallctl
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS := $(patsubst tests/bpf/%.c,$(B)/tests/bpf/%,$(wildcard tests/bpf/test_*.c))
 TOOLS := $(patsubst tests/e2e/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/e2e/tools/*.c))
-BENCH_TOOLS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 
 ALL_OBJS := $(LIB_OBJS) $(DAEMON_OBJS) $(CTL_OBJS)
-DEPS := $(ALL_OBJS:.o=.d) $(BPF_OBJS:.o=.d) $(UNIT_TESTS:=.d) $(BPF_TESTS:=.d) $(TOOLS:=.d) \
-	$(BENCH_TOOLS:=.d)
+DEPS := $(ALL_OBJS:.o=.d) $(BPF_OBJS:.o=.d) $(UNIT_TESTS:=.d) $(BPF_TESTS:=.d) $(TOOLS:=.d)
 
 FORMAT_FILES = $(shell find bpf daemon ctl include tests -name '*.[ch]' 2>/dev/null)
 

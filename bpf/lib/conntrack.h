@@ -24,7 +24,6 @@
 #define PW_CT_ICMP_NS (30ull * PW_NS)
 #define PW_CT_REFRESH_NS PW_NS
 
-
 static __always_inline void pw_ct_key(struct pw_ct_key *k, const union pw_addr *src,
 				      const union pw_addr *dst, __u16 sport, __u16 dport,
 				      __u8 proto, __u8 hook)
@@ -39,8 +38,7 @@ static __always_inline void pw_ct_key(struct pw_ct_key *k, const union pw_addr *
 }
 
 /* The key of the same flow seen in the other direction at hook `hook`. */
-static __always_inline void pw_ct_key_rev(struct pw_ct_key *r, const struct pw_ct_key *k,
-					  __u8 hook)
+static __always_inline void pw_ct_key_rev(struct pw_ct_key *r, const struct pw_ct_key *k, __u8 hook)
 {
 	pw_ct_key(r, &k->dst, &k->src, k->dport, k->sport, k->proto, hook);
 }
@@ -70,9 +68,8 @@ static __always_inline __u64 pw_ct_timeout(__u8 proto, __u8 flags)
  * therefore belong to a FROM_POD or an UPLINK flow: both are tried.  Only
  * rare paths (expiry, first reply, FIN/RST, revocation) look a partner up.
  */
-static __always_inline struct pw_ct_val *pw_ct_partner(const struct pw_ct_key *k,
-						       const struct pw_ct_val *v,
-						       struct pw_ct_key *rk)
+static __always_inline struct pw_ct_val *
+pw_ct_partner(const struct pw_ct_key *k, const struct pw_ct_val *v, struct pw_ct_key *rk)
 {
 	struct pw_ct_val *pv;
 

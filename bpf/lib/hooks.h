@@ -33,7 +33,7 @@ struct pw_res {
 	__u32 rule_id2;
 	__u8 verdict; /* enum pw_verdict */
 	__u8 reason;
-	__u8 dir; /* PW_DIR_* counted and reported */
+	__u8 dir;      /* PW_DIR_* counted and reported */
 	__u8 new_flow; /* a flow was created (event with PW_STATE_LOG_ALLOW) */
 };
 
@@ -333,8 +333,8 @@ static __always_inline int pw_pod_hook(struct pw_ctx *c)
 
 				fk.hook = PW_HOOK_FROM_POD;
 				if (!bpf_map_lookup_elem(&pw_ct_v1, &fk)) {
-					pw_decide_local(e.slot, e.flags, sep, PW_DIR_EGRESS,
-							&p.dst, p.proto, p.dport, &s2);
+					pw_decide_local(e.slot, e.flags, sep, PW_DIR_EGRESS, &p.dst,
+							p.proto, p.dport, &s2);
 					ep_id2 = sep->ep_id;
 					ctflags |= PW_CT_F_EGRESS_TOO;
 				}
@@ -346,9 +346,9 @@ static __always_inline int pw_pod_hook(struct pw_ctx *c)
 		return pw_finish(&e, c, &p, &r);
 	if (r.verdict == PW_VERDICT_AUDIT)
 		ctflags |= PW_CT_F_AUDIT;
-	pw_ct_create(&k, from_pod ? PW_HOOK_TO_POD : PW_HOOK_FROM_POD, pw_now(&e), e.gen,
-		     s.rule_id, s2.rule_id, lep->ep_id,
-		     from_pod ? PW_DIR_EGRESS : PW_DIR_INGRESS, ctflags, s.reason);
+	pw_ct_create(&k, from_pod ? PW_HOOK_TO_POD : PW_HOOK_FROM_POD, pw_now(&e), e.gen, s.rule_id,
+		     s2.rule_id, lep->ep_id, from_pod ? PW_DIR_EGRESS : PW_DIR_INGRESS, ctflags,
+		     s.reason);
 	r.new_flow = 1;
 	/* The flow's counters belong to the local endpoint of this hook. */
 	if (r.verdict == PW_VERDICT_ALLOW) {
@@ -419,9 +419,9 @@ static __always_inline int pw_uplink_hook(struct pw_ctx *c)
 	if (s.reason == PW_ALLOW_DEFERRED) {
 		/* Still a service address after DNAT: nothing to defer to. */
 		s.reason = PW_DROP_POLICY;
-		s.verdict = (e.flags & PW_STATE_AUDIT) || (lep->flags & PW_EP_AUDIT_OUT) ?
-				    PW_VERDICT_AUDIT :
-				    PW_VERDICT_DROP;
+		s.verdict = (e.flags & PW_STATE_AUDIT) || (lep->flags & PW_EP_AUDIT_OUT)
+				    ? PW_VERDICT_AUDIT
+				    : PW_VERDICT_DROP;
 	}
 	r.verdict = s.verdict;
 	r.reason = s.reason;
@@ -430,8 +430,8 @@ static __always_inline int pw_uplink_hook(struct pw_ctx *c)
 		return pw_finish(&e, c, &p, &r);
 	if (r.verdict == PW_VERDICT_AUDIT)
 		ctflags |= PW_CT_F_AUDIT;
-	pw_ct_create(&k, PW_HOOK_TO_POD, pw_now(&e), e.gen, s.rule_id, 0, lep->ep_id,
-		     PW_DIR_EGRESS, ctflags, s.reason);
+	pw_ct_create(&k, PW_HOOK_TO_POD, pw_now(&e), e.gen, s.rule_id, 0, lep->ep_id, PW_DIR_EGRESS,
+		     ctflags, s.reason);
 	r.new_flow = 1;
 out:
 	if (p.frag == PW_FRAG_FIRST && r.verdict != PW_VERDICT_DROP)

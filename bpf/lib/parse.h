@@ -49,8 +49,8 @@ struct pw_pkt {
 	__u16 idport;
 	__u8 proto;
 	__u8 iproto;
-	__u8 family; /* 4 or 6 */
-	__u8 frag; /* PW_FRAG_* */
+	__u8 family;   /* 4 or 6 */
+	__u8 frag;     /* PW_FRAG_* */
 	__u8 icmp_err; /* an ICMP error whose inner tuple was parsed */
 	__u8 tcp_flags;
 	__u16 pad;
@@ -209,14 +209,16 @@ static __always_inline int pw_parse_l4(struct pw_ctx *c, struct pw_pkt *p, __u32
 static __always_inline int pw_parse_ipv4(struct pw_ctx *c, struct pw_pkt *p, __u32 off)
 {
 	struct iphdr *ip = c->data + off;
-	__u32 hl, frag;
+	__u32 hl, frag, tot;
 
 	if ((void *)(ip + 1) > c->data_end)
 		return PW_DROP_MALFORMED;
 	if (ip->version != 4 || ip->ihl < 5)
 		return PW_DROP_MALFORMED;
 	hl = ip->ihl * 4;
-	if (bpf_ntohs(ip->tot_len) < hl || (void *)ip + hl > c->data_end)
+	tot = bpf_ntohs(ip->tot_len);
+	/* tot_len 0 is a BIG TCP super-packet (GSO beyond 64 KiB), not an error. */
+	if ((tot && tot < hl) || (void *)ip + hl > c->data_end)
 		return PW_DROP_MALFORMED;
 	p->family = 4;
 	pw_addr_v4(&p->src, ip->saddr);

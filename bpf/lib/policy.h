@@ -11,8 +11,7 @@
 
 #define PW_INLINE __always_inline
 
-static __always_inline const struct pw_endpoint *pw_lookup_ep(void *lctx,
-							      const struct pw_ep_key *k)
+static __always_inline const struct pw_endpoint *pw_lookup_ep(void *lctx, const struct pw_ep_key *k)
 {
 	return bpf_map_lookup_elem(&pw_ep_v1, k);
 }

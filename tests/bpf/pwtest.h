@@ -62,7 +62,8 @@ static __attribute__((unused)) int pwt_netns(void)
 	if (unshare(CLONE_NEWNET))
 		return -errno;
 	for (i = 1; i <= 3; i++) {
-		snprintf(cmd, sizeof(cmd), "ip link add pwt%d type veth peer name pwt%dp 2>/dev/null", i, i);
+		snprintf(cmd, sizeof(cmd),
+			 "ip link add pwt%d type veth peer name pwt%dp 2>/dev/null", i, i);
 		if (system(cmd) != 0)
 			return -ENODEV;
 		snprintf(cmd, sizeof(cmd), "pwt%d", i);
@@ -77,7 +78,7 @@ static __attribute__((unused)) void pwt_no_pins(struct bpf_object *obj)
 {
 	struct bpf_map *m;
 
-	bpf_object__for_each_map(m, obj)
+	bpf_object__for_each_map (m, obj)
 		bpf_map__set_pin_path(m, NULL);
 }
 
@@ -116,7 +117,7 @@ static __attribute__((unused)) struct pwt *pwt_load(unsigned int mult)
 		goto fail;
 	pwt_no_pins(t->tc->obj);
 	if (mult > 1) {
-		bpf_object__for_each_map(m, t->tc->obj) {
+		bpf_object__for_each_map (m, t->tc->obj) {
 			if (bpf_map__max_entries(m) > 1)
 				bpf_map__set_max_entries(m, bpf_map__max_entries(m) * mult);
 		}
@@ -127,7 +128,7 @@ static __attribute__((unused)) struct pwt *pwt_load(unsigned int mult)
 	if (!t->xdp)
 		goto fail;
 	pwt_no_pins(t->xdp->obj);
-	bpf_object__for_each_map(m, t->xdp->obj) {
+	bpf_object__for_each_map (m, t->xdp->obj) {
 		tm = bpf_object__find_map_by_name(t->tc->obj, bpf_map__name(m));
 		if (!tm || bpf_map__reuse_fd(m, bpf_map__fd(tm)))
 			goto fail;
@@ -170,8 +171,8 @@ static __attribute__((unused)) void pwt_state(struct pwt *t, uint64_t epoch, uin
 		abort();
 }
 
-static __attribute__((unused)) void pwt_state_rl(struct pwt *t, uint64_t epoch, uint32_t flags, uint32_t rate,
-			 uint32_t burst)
+static __attribute__((unused)) void pwt_state_rl(struct pwt *t, uint64_t epoch, uint32_t flags,
+						 uint32_t rate, uint32_t burst)
 {
 	struct pw_state st = { .epoch = epoch,
 			       .abi_version = PW_ABI_VERSION,
@@ -204,7 +205,8 @@ static __attribute__((unused)) void pwt_add_ep(struct pwt *t, uint32_t slot, con
 		abort();
 }
 
-static __attribute__((unused)) void pwt_add_if(struct pwt *t, uint32_t slot, uint32_t ifindex, const struct pwt_ep *e)
+static __attribute__((unused)) void pwt_add_if(struct pwt *t, uint32_t slot, uint32_t ifindex,
+					       const struct pwt_ep *e)
 {
 	struct pw_if_key k = { .slot = slot, .ifindex = ifindex };
 	struct pw_endpoint v = { .identity = e->identity,
@@ -219,8 +221,9 @@ static __attribute__((unused)) void pwt_add_if(struct pwt *t, uint32_t slot, uin
 }
 
 /* plen in the address family's own terms (IPv4 /12 -> /108 inside). */
-static __attribute__((unused)) void pwt_add_peer(struct pwt *t, uint32_t slot, const char *addr, unsigned int plen,
-			 uint32_t identity, uint32_t flags)
+static __attribute__((unused)) void pwt_add_peer(struct pwt *t, uint32_t slot, const char *addr,
+						 unsigned int plen, uint32_t identity,
+						 uint32_t flags)
 {
 	struct pw_peer_key k = { .slot = slot, .addr = pwt_addr(addr) };
 	struct pw_peer_val v = { .identity = identity, .flags = flags };
@@ -230,30 +233,39 @@ static __attribute__((unused)) void pwt_add_peer(struct pwt *t, uint32_t slot, c
 		abort();
 }
 
-static __attribute__((unused)) void pwt_add_pol(struct pwt *t, uint32_t slot, uint32_t set, uint32_t peer, uint8_t dir,
-			uint8_t proto, uint16_t port, uint32_t rule)
+static __attribute__((unused)) void pwt_add_pol(struct pwt *t, uint32_t slot, uint32_t set,
+						uint32_t peer, uint8_t dir, uint8_t proto,
+						uint16_t port, uint32_t rule)
 {
-	struct pw_pol_key k = {
-		.slot = slot, .set_id = set, .peer_id = peer, .dir = dir, .proto = proto, .port = port
-	};
+	struct pw_pol_key k = { .slot = slot,
+				.set_id = set,
+				.peer_id = peer,
+				.dir = dir,
+				.proto = proto,
+				.port = port };
 	struct pw_pol_val v = { .rule_id = rule };
 
 	if (bpf_map__update_elem(t->tc->maps.pw_pol_v1, &k, sizeof(k), &v, sizeof(v), 0))
 		abort();
 }
 
-static __attribute__((unused)) void pwt_del_pol(struct pwt *t, uint32_t slot, uint32_t set, uint32_t peer, uint8_t dir,
-			uint8_t proto, uint16_t port)
+static __attribute__((unused)) void pwt_del_pol(struct pwt *t, uint32_t slot, uint32_t set,
+						uint32_t peer, uint8_t dir, uint8_t proto,
+						uint16_t port)
 {
-	struct pw_pol_key k = {
-		.slot = slot, .set_id = set, .peer_id = peer, .dir = dir, .proto = proto, .port = port
-	};
+	struct pw_pol_key k = { .slot = slot,
+				.set_id = set,
+				.peer_id = peer,
+				.dir = dir,
+				.proto = proto,
+				.port = port };
 
 	bpf_map__delete_elem(t->tc->maps.pw_pol_v1, &k, sizeof(k), 0);
 }
 
-static __attribute__((unused)) void pwt_add_range(struct pwt *t, uint32_t slot, uint32_t set, uint32_t peer, uint8_t dir,
-			  uint8_t proto, uint16_t lo, uint16_t hi, uint32_t rule)
+static __attribute__((unused)) void pwt_add_range(struct pwt *t, uint32_t slot, uint32_t set,
+						  uint32_t peer, uint8_t dir, uint8_t proto,
+						  uint16_t lo, uint16_t hi, uint32_t rule)
 {
 	struct pw_pol_key k = {
 		.slot = slot, .set_id = set, .peer_id = peer, .dir = dir, .proto = proto, .port = 0
@@ -273,7 +285,8 @@ static __attribute__((unused)) void pwt_add_range(struct pwt *t, uint32_t slot, 
 
 /* ---- counters, conntrack, events ---- */
 
-static __attribute__((unused)) uint64_t pwt_sum(struct pwt *t, struct bpf_map *map, uint32_t idx, int bytes)
+static __attribute__((unused)) uint64_t pwt_sum(struct pwt *t, struct bpf_map *map, uint32_t idx,
+						int bytes)
 {
 	struct pw_counter *c = calloc(t->ncpu, sizeof(*c));
 	uint64_t sum = 0;
@@ -291,7 +304,8 @@ static __attribute__((unused)) uint64_t pwt_sum(struct pwt *t, struct bpf_map *m
 
 /* Packets counted for endpoint ep_id, direction dir, code (reason or
  * PW_CNT_AUDIT(reason)). */
-static __attribute__((unused)) uint64_t pwt_cnt(struct pwt *t, uint32_t ep_id, uint32_t dir, uint32_t code)
+static __attribute__((unused)) uint64_t pwt_cnt(struct pwt *t, uint32_t ep_id, uint32_t dir,
+						uint32_t code)
 {
 	return pwt_sum(t, t->tc->maps.pw_cnt_v1, PW_CNT_INDEX(ep_id, dir, code), 0);
 }
@@ -320,8 +334,9 @@ static __attribute__((unused)) uint64_t pwt_suppressed(struct pwt *t)
 }
 
 /* The conntrack entry of a tuple at a hook; 0 if found. */
-static __attribute__((unused)) int pwt_ct(struct pwt *t, const char *src, const char *dst, uint16_t sport,
-		  uint16_t dport, uint8_t proto, uint8_t hook, struct pw_ct_val *ret)
+static __attribute__((unused)) int pwt_ct(struct pwt *t, const char *src, const char *dst,
+					  uint16_t sport, uint16_t dport, uint8_t proto,
+					  uint8_t hook, struct pw_ct_val *ret)
 {
 	struct pw_ct_key k = { .src = pwt_addr(src),
 			       .dst = pwt_addr(dst),
@@ -344,20 +359,20 @@ static __attribute__((unused)) int pwt_events(struct pwt *t)
 
 struct pk {
 	const char *src, *dst;
-	uint8_t proto; /* IPPROTO_* */
+	uint8_t proto;	       /* IPPROTO_* */
 	uint16_t sport, dport; /* ICMP: sport is the echo id */
-	uint8_t tcp_flags; /* default SYN */
+	uint8_t tcp_flags;     /* default SYN */
 	uint8_t icmp_type, icmp_code;
-	int vlan; /* 802.1Q tags: 0..2 */
+	int vlan;   /* 802.1Q tags: 0..2 */
 	int ipopts; /* 32-bit words of IPv4 options */
-	int frag; /* 0 none, 1 first, 2 later */
+	int frag;   /* 0 none, 1 first, 2 later */
 	uint32_t frag_id;
-	int exthdrs; /* IPv6 destination-options headers before L4 */
-	int hbh; /* IPv6 hop-by-hop header first */
+	int exthdrs;		/* IPv6 destination-options headers before L4 */
+	int hbh;		/* IPv6 hop-by-hop header first */
 	const struct pk *inner; /* ICMP error: quoted datagram */
-	int truncate; /* bytes cut off the end */
-	int bad_ihl; /* IPv4 ihl < 5 */
-	int tcp_doff; /* override TCP data offset */
+	int truncate;		/* bytes cut off the end */
+	int bad_ihl;		/* IPv4 ihl < 5 */
+	int tcp_doff;		/* override TCP data offset */
 };
 
 static __attribute__((unused)) void put16(uint8_t *p, uint16_t v)
@@ -505,7 +520,8 @@ static __attribute__((unused)) size_t pk_build(uint8_t *b, const struct pk *o)
 	return off - (size_t)o->truncate;
 }
 
-static __attribute__((unused)) int pwt_run_raw(int prog_fd, const uint8_t *buf, size_t len, int ifindex, int xdp)
+static __attribute__((unused)) int pwt_run_raw(int prog_fd, const uint8_t *buf, size_t len,
+					       int ifindex, int xdp)
 {
 	struct __sk_buff skb = { .ifindex = (uint32_t)ifindex };
 	/* XDP test_run takes data_end as the size of the linear data. */
@@ -530,7 +546,8 @@ static __attribute__((unused)) int pwt_run_raw(int prog_fd, const uint8_t *buf, 
 	return (int)opts.retval;
 }
 
-static __attribute__((unused)) int pwt_run(struct bpf_program *prog, const struct pk *o, int ifindex)
+static __attribute__((unused)) int pwt_run(struct bpf_program *prog, const struct pk *o,
+					   int ifindex)
 {
 	uint8_t buf[1024];
 	size_t len = pk_build(buf, o);

@@ -38,13 +38,13 @@ static int teardown(void **state)
 	return 0;
 }
 
-#define GET(t)                                                                                   \
-	struct pwt *t = *state;                                                                  \
-	if (!t) {                                                                                \
-		printf("# SKIP reason: %s\n",                                                    \
-		       g_netns_err ? "cannot create a private netns with veth devices"         \
-				   : "cannot load the BPF objects (not root?)");                 \
-		skip();                                                                          \
+#define GET(t)                                                                         \
+	struct pwt *t = *state;                                                        \
+	if (!t) {                                                                      \
+		printf("# SKIP reason: %s\n",                                          \
+		       g_netns_err ? "cannot create a private netns with veth devices" \
+				   : "cannot load the BPF objects (not root?)");       \
+		skip();                                                                \
 	}
 
 #define FROM(t) ((t)->tc->progs.pw_from_pod)
@@ -95,8 +95,9 @@ static void test_nd_and_mld_pass(void **state)
 	/* Neighbour solicitation from a stranger to the isolated B. */
 	struct pk ns = { .src = "fe80::99", .dst = B6, .proto = ICMP6, .icmp_type = 135 };
 	/* MLDv2 report behind a hop-by-hop header. */
-	struct pk mld = { .src = "fe80::99", .dst = "ff02::16", .proto = ICMP6, .icmp_type = 143,
-			  .hbh = 1 };
+	struct pk mld = {
+		.src = "fe80::99", .dst = "ff02::16", .proto = ICMP6, .icmp_type = 143, .hbh = 1
+	};
 	struct pk echo = { .src = "fe80::99", .dst = B6, .proto = ICMP6, .icmp_type = 128 };
 
 	assert_int_equal(pwt_run(TO(t), &ns, IF_B), OK);
@@ -109,14 +110,16 @@ static void test_nd_and_mld_pass(void **state)
 static void test_malformed_dropped(void **state)
 {
 	GET(t);
-	struct pk cut = { .src = A, .dst = B, .proto = TCP, .sport = 1, .dport = 80,
-			  .truncate = 8 + 12 }; /* payload and 12 bytes of TCP */
-	struct pk ihl = { .src = A, .dst = B, .proto = TCP, .sport = 1, .dport = 80,
-			  .bad_ihl = 1 };
-	struct pk doff = { .src = A, .dst = B, .proto = TCP, .sport = 1, .dport = 80,
-			   .tcp_doff = 4 };
-	struct pk cut6 = { .src = A6, .dst = B6, .proto = UDP, .sport = 1, .dport = 53,
-			   .truncate = 8 + 4 };
+	struct pk cut = {
+		.src = A, .dst = B, .proto = TCP, .sport = 1, .dport = 80, .truncate = 8 + 12
+	}; /* payload and 12 bytes of TCP */
+	struct pk ihl = { .src = A, .dst = B, .proto = TCP, .sport = 1, .dport = 80, .bad_ihl = 1 };
+	struct pk doff = {
+		.src = A, .dst = B, .proto = TCP, .sport = 1, .dport = 80, .tcp_doff = 4
+	};
+	struct pk cut6 = {
+		.src = A6, .dst = B6, .proto = UDP, .sport = 1, .dport = 53, .truncate = 8 + 4
+	};
 	const struct pw_event *ev;
 
 	assert_int_equal(pwt_run(FROM(t), &cut, IF_A), SHOT);
@@ -134,10 +137,16 @@ static void test_malformed_dropped(void **state)
 static void test_ipv6_exthdr_chain(void **state)
 {
 	GET(t);
-	struct pk ok = { .src = A6, .dst = B6, .proto = TCP, .sport = 1000, .dport = 80,
-			 .hbh = 1, .exthdrs = 3 };
-	struct pk lng = { .src = A6, .dst = B6, .proto = TCP, .sport = 1000, .dport = 80,
-			  .exthdrs = 7 };
+	struct pk ok = { .src = A6,
+			 .dst = B6,
+			 .proto = TCP,
+			 .sport = 1000,
+			 .dport = 80,
+			 .hbh = 1,
+			 .exthdrs = 3 };
+	struct pk lng = {
+		.src = A6, .dst = B6, .proto = TCP, .sport = 1000, .dport = 80, .exthdrs = 7
+	};
 
 	assert_int_equal(pwt_run(TO(t), &ok, IF_B), OK);
 	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_POLICY), 1);
@@ -149,9 +158,15 @@ static void test_ipv6_exthdr_chain(void **state)
 static void test_vlan_and_ip_options_parsed(void **state)
 {
 	GET(t);
-	struct pk p = { .src = A, .dst = B, .proto = TCP, .sport = 1000, .dport = 80, .vlan = 2,
-			.ipopts = 3 };
-	struct pk q = { .src = A, .dst = B, .proto = TCP, .sport = 1000, .dport = 81, .vlan = 1,
+	struct pk p = {
+		.src = A, .dst = B, .proto = TCP, .sport = 1000, .dport = 80, .vlan = 2, .ipopts = 3
+	};
+	struct pk q = { .src = A,
+			.dst = B,
+			.proto = TCP,
+			.sport = 1000,
+			.dport = 81,
+			.vlan = 1,
 			.ipopts = 10 };
 
 	assert_int_equal(pwt_run(TO(t), &p, IF_B), OK);
@@ -197,8 +212,9 @@ static void test_egress_allow_creates_flow(void **state)
 {
 	GET(t);
 	struct pk p = { .src = A, .dst = B, .proto = TCP, .sport = 40000, .dport = 80 };
-	struct pk rep = { .src = B, .dst = A, .proto = TCP, .sport = 80, .dport = 40000,
-			  .tcp_flags = 0x12 };
+	struct pk rep = {
+		.src = B, .dst = A, .proto = TCP, .sport = 80, .dport = 40000, .tcp_flags = 0x12
+	};
 	struct pw_ct_val v;
 	const struct pw_event *ev;
 
@@ -268,19 +284,29 @@ static void test_ingress_rules_ports_ranges_prefixes(void **state)
 		int want;
 		uint32_t rule;
 	} c[] = {
-		{ A, B, TCP, 80, OK, 1 },	   { A, B, TCP, 81, SHOT, 0 },
-		{ A, B, TCP, 8000, OK, 3 },	   { A, B, TCP, 8100, OK, 3 },
-		{ A, B, TCP, 8101, SHOT, 0 },	   { A, B, UDP, 5353, OK, 2 },
-		{ A, B, SCTP, 9000, OK, 6 },	   { A, B, SCTP, 9001, SHOT, 0 },
-		{ R, B, TCP, 80, SHOT, 0 },	   { "192.168.1.1", B, TCP, 80, OK, 7 },
-		{ "192.168.1.1", B, TCP, 81, SHOT, 0 }, { "8.8.8.8", B, TCP, 80, SHOT, 0 },
-		{ A6, B6, TCP, 8050, OK, 3 },	   { R6, B6, UDP, 53, SHOT, 0 },
+		{ A, B, TCP, 80, OK, 1 },
+		{ A, B, TCP, 81, SHOT, 0 },
+		{ A, B, TCP, 8000, OK, 3 },
+		{ A, B, TCP, 8100, OK, 3 },
+		{ A, B, TCP, 8101, SHOT, 0 },
+		{ A, B, UDP, 5353, OK, 2 },
+		{ A, B, SCTP, 9000, OK, 6 },
+		{ A, B, SCTP, 9001, SHOT, 0 },
+		{ R, B, TCP, 80, SHOT, 0 },
+		{ "192.168.1.1", B, TCP, 80, OK, 7 },
+		{ "192.168.1.1", B, TCP, 81, SHOT, 0 },
+		{ "8.8.8.8", B, TCP, 80, SHOT, 0 },
+		{ A6, B6, TCP, 8050, OK, 3 },
+		{ R6, B6, UDP, 53, SHOT, 0 },
 		{ N, B, TCP, 22, OK, 0 },
 	};
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		struct pk p = { .src = c[i].src, .dst = c[i].dst, .proto = c[i].proto,
-				.sport = (uint16_t)(30000 + i), .dport = c[i].dport };
+		struct pk p = { .src = c[i].src,
+				.dst = c[i].dst,
+				.proto = c[i].proto,
+				.sport = (uint16_t)(30000 + i),
+				.dport = c[i].dport };
 		uint64_t before = c[i].rule ? pwt_rcnt(t, c[i].rule) : 0;
 
 		printf("# case %zu: %s -> %s %u/%u\n", i, c[i].src, c[i].dst, c[i].dport,
@@ -298,8 +324,9 @@ static void test_ingress_flow_reply_and_close(void **state)
 {
 	GET(t);
 	struct pk syn = { .src = A, .dst = B, .proto = TCP, .sport = 41000, .dport = 80 };
-	struct pk synack = { .src = B, .dst = A, .proto = TCP, .sport = 80, .dport = 41000,
-			     .tcp_flags = 0x12 };
+	struct pk synack = {
+		.src = B, .dst = A, .proto = TCP, .sport = 80, .dport = 41000, .tcp_flags = 0x12
+	};
 	struct pk fin = syn;
 	struct pw_ct_val v;
 
@@ -364,13 +391,16 @@ static void test_icmp_error_related(void **state)
 	struct pk out = { .src = B, .dst = R, .proto = UDP, .sport = 5000, .dport = 7000 };
 	struct pk quoted = out;
 	struct pk other = { .src = B, .dst = R, .proto = UDP, .sport = 5000, .dport = 7001 };
-	struct pk err = { .src = R, .dst = B, .proto = ICMP, .icmp_type = 3, .icmp_code = 3,
-			  .inner = &quoted };
-	struct pk unrel = { .src = R, .dst = B, .proto = ICMP, .icmp_type = 3, .icmp_code = 3,
-			    .inner = &other };
+	struct pk err = {
+		.src = R, .dst = B, .proto = ICMP, .icmp_type = 3, .icmp_code = 3, .inner = &quoted
+	};
+	struct pk unrel = {
+		.src = R, .dst = B, .proto = ICMP, .icmp_type = 3, .icmp_code = 3, .inner = &other
+	};
 	struct pk out6 = { .src = B6, .dst = R6, .proto = TCP, .sport = 5000, .dport = 443 };
-	struct pk err6 = { .src = "fd09::1", .dst = B6, .proto = ICMP6, .icmp_type = 1,
-			   .inner = &out6 };
+	struct pk err6 = {
+		.src = "fd09::1", .dst = B6, .proto = ICMP6, .icmp_type = 1, .inner = &out6
+	};
 
 	assert_int_equal(pwt_run(TO(t), &err, IF_B), SHOT); /* no flow yet */
 	assert_int_equal(pwt_run(FROM(t), &out, IF_B), OK);
@@ -385,10 +415,16 @@ static void test_icmp_error_related(void **state)
 static void test_fragments_v4_v6(void **state)
 {
 	GET(t);
-	struct pk f1 = { .src = A, .dst = B, .proto = UDP, .sport = 1, .dport = 9, .frag = 1,
-			 .frag_id = 4242 };
+	struct pk f1 = {
+		.src = A, .dst = B, .proto = UDP, .sport = 1, .dport = 9, .frag = 1, .frag_id = 4242
+	};
 	struct pk f2 = f1, lost = f1, d1, d2;
-	struct pk g1 = { .src = A6, .dst = B6, .proto = UDP, .sport = 1, .dport = 9, .frag = 1,
+	struct pk g1 = { .src = A6,
+			 .dst = B6,
+			 .proto = UDP,
+			 .sport = 1,
+			 .dport = 9,
+			 .frag = 1,
 			 .frag_id = 0x10203 };
 	struct pk g2 = g1;
 
@@ -455,8 +491,9 @@ static void test_service_deferred_to_local_backend(void **state)
 	struct pk svc = { .src = A, .dst = VIP, .proto = TCP, .sport = 42000, .dport = 80 };
 	struct pk tob = { .src = A, .dst = B, .proto = TCP, .sport = 42000, .dport = 80 };
 	struct pk toc = { .src = A, .dst = C, .proto = TCP, .sport = 42000, .dport = 80 };
-	struct pk back = { .src = VIP, .dst = A, .proto = TCP, .sport = 80, .dport = 42000,
-			   .tcp_flags = 0x12 };
+	struct pk back = {
+		.src = VIP, .dst = A, .proto = TCP, .sport = 80, .dport = 42000, .tcp_flags = 0x12
+	};
 	struct pw_ct_val v;
 
 	assert_int_equal(pwt_run(FROM(t), &svc, IF_A), OK);
@@ -538,11 +575,13 @@ static void test_revoke_cuts_established_flow(void **state)
 {
 	GET(t);
 	struct pk p = { .src = A, .dst = B, .proto = TCP, .sport = 44000, .dport = 80 };
-	struct pk rep = { .src = B, .dst = A, .proto = TCP, .sport = 80, .dport = 44000,
-			  .tcp_flags = 0x10 };
+	struct pk rep = {
+		.src = B, .dst = A, .proto = TCP, .sport = 80, .dport = 44000, .tcp_flags = 0x10
+	};
 	struct pk r2 = { .src = A, .dst = B, .proto = TCP, .sport = 44001, .dport = 80 };
-	struct pk rep2 = { .src = B, .dst = A, .proto = TCP, .sport = 80, .dport = 44001,
-			   .tcp_flags = 0x10 };
+	struct pk rep2 = {
+		.src = B, .dst = A, .proto = TCP, .sport = 80, .dport = 44001, .tcp_flags = 0x10
+	};
 	struct pw_ct_val v;
 
 	assert_int_equal(pwt_run(TO(t), &p, IF_B), OK);
@@ -572,8 +611,9 @@ static void test_audit_global_and_per_endpoint(void **state)
 	GET(t);
 	struct pk p = { .src = R, .dst = B, .proto = TCP, .sport = 1, .dport = 81 };
 	struct pk sp = { .src = A, .dst = B, .proto = TCP, .sport = 1, .dport = 80 };
-	struct pwt_ep baudit = { B, 200, IF_B, PW_EP_LOCAL | PW_EP_AUDIT_IN, 2, 10, 0,
-				 PW_SET_PEER | PW_SET_RANGES, 0 };
+	struct pwt_ep baudit = { B, 200, IF_B, PW_EP_LOCAL | PW_EP_AUDIT_IN,
+				 2, 10,	 0,    PW_SET_PEER | PW_SET_RANGES,
+				 0 };
 	const struct pw_event *ev;
 	struct pw_ct_val v;
 
@@ -617,10 +657,18 @@ static void test_conntrack_timeouts(void **state)
 {
 	GET(t);
 	struct pk p = { .src = A, .dst = B, .proto = UDP, .sport = 45000, .dport = 5000 };
-	struct pw_ct_key k = { .src = pwt_addr(A), .dst = pwt_addr(B), .sport = 45000,
-			       .dport = 5000, .proto = UDP, .hook = PW_HOOK_TO_POD };
-	struct pw_ct_key rk = { .src = pwt_addr(B), .dst = pwt_addr(A), .sport = 5000,
-				.dport = 45000, .proto = UDP, .hook = PW_HOOK_FROM_POD };
+	struct pw_ct_key k = { .src = pwt_addr(A),
+			       .dst = pwt_addr(B),
+			       .sport = 45000,
+			       .dport = 5000,
+			       .proto = UDP,
+			       .hook = PW_HOOK_TO_POD };
+	struct pw_ct_key rk = { .src = pwt_addr(B),
+				.dst = pwt_addr(A),
+				.sport = 5000,
+				.dport = 45000,
+				.proto = UDP,
+				.hook = PW_HOOK_FROM_POD };
 	struct pw_ct_val v;
 	struct bpf_map *ct = t->tc->maps.pw_ct_v1;
 
@@ -642,6 +690,59 @@ static void test_conntrack_timeouts(void **state)
 	assert_int_equal(bpf_map__update_elem(ct, &k, sizeof(k), &v, sizeof(v), 0), 0);
 	assert_int_equal(pwt_run(TO(t), &p, IF_B), OK);
 	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_ESTABLISHED), 1);
+}
+
+static void test_egress_too_revoked(void **state)
+{
+	GET(t);
+	struct pk svc = { .src = A, .dst = VIP, .proto = TCP, .sport = 46000, .dport = 80 };
+	struct pk tob = { .src = A, .dst = B, .proto = TCP, .sport = 46000, .dport = 80 };
+	struct pk rep = {
+		.src = B, .dst = A, .proto = TCP, .sport = 80, .dport = 46000, .tcp_flags = 0x10
+	};
+
+	assert_int_equal(pwt_run(FROM(t), &svc, IF_A), OK);
+	assert_int_equal(pwt_run(TO(t), &tob, IF_B), OK);
+	/* B's ingress still allows it, A's egress no longer does. */
+	pwt_del_pol(t, 0, 20, 200, EG, TCP, 0);
+	pwt_state(t, EPOCH + 2, ENF);
+	assert_int_equal(pwt_run(FROM(t), &rep, IF_B), SHOT);
+	assert_int_equal(pwt_cnt(t, 2, EG, PW_DROP_REVOKED), 1);
+	assert_int_equal(pwt_run(TO(t), &tob, IF_B), SHOT);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_DROP_POLICY), 1);
+}
+
+static void test_uplink_fragments_and_icmp(void **state)
+{
+	GET(t);
+	struct pk f1 = {
+		.src = A, .dst = R, .proto = UDP, .sport = 1, .dport = 53, .frag = 1, .frag_id = 77
+	};
+	struct pk f2 = f1, stray = f1;
+	struct pk in = { .src = R, .dst = A, .proto = UDP, .sport = 9, .dport = 9 };
+	struct pk quoted = in;
+	struct pk err = {
+		.src = A, .dst = R, .proto = ICMP, .icmp_type = 3, .icmp_code = 3, .inner = &quoted
+	};
+	struct pk err6in = { .src = R6, .dst = A6, .proto = UDP, .sport = 9, .dport = 9 };
+	struct pk err6 = { .src = A6, .dst = R6, .proto = ICMP6, .icmp_type = 1, .inner = &err6in };
+
+	f2.frag = 2;
+	stray.frag = 2;
+	stray.frag_id = 78;
+	/* Decided at A's veth: the later fragment passes the uplink too. */
+	assert_int_equal(pwt_run(FROM(t), &f1, IF_A), OK);
+	assert_int_equal(pwt_run(UPL(t), &f2, 1), OK);
+	assert_int_equal(pwt_run(UPL(t), &stray, 1), SHOT);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_DROP_FRAG_UNKNOWN), 1);
+	/* A's port-unreachable for a datagram it was sent (A is not
+	 * ingress-isolated: the datagram made a flow at A's TO_POD). */
+	assert_int_equal(pwt_run(TO(t), &in, IF_A), OK);
+	assert_int_equal(pwt_run(FROM(t), &err, IF_A), OK);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_ALLOW_ICMP_RELATED), 1);
+	assert_int_equal(pwt_run(UPL(t), &err, 1), OK);
+	/* Without the flow, A's egress policy (no ICMP rule) decides. */
+	assert_int_equal(pwt_run(FROM(t), &err6, IF_A), SHOT);
 }
 
 static void test_load_at_4x_sizes(void **state)
@@ -698,6 +799,8 @@ int main(void)
 		T(test_audit_global_and_per_endpoint),
 		T(test_event_rate_limit),
 		T(test_conntrack_timeouts),
+		T(test_egress_too_revoked),
+		T(test_uplink_fragments_and_icmp),
 #undef T
 	};
 

@@ -40,7 +40,7 @@ static int teardown(void **state)
 	struct pwt *t = *state;                                                                  \
 	if (!t) {                                                                                \
 		printf("# SKIP reason: %s\n", g_netns_err ? "no private netns with veth devices" \
-							   : "cannot load the BPF objects");      \
+							  : "cannot load the BPF objects");      \
 		skip();                                                                          \
 	}
 
@@ -56,8 +56,9 @@ static void test_xdp_from_pod_same_decisions_as_tc(void **state)
 	struct pk deny = { .src = A, .dst = R, .proto = TCP, .sport = 50000, .dport = 80 };
 	struct pk spoof = { .src = B, .dst = R, .proto = TCP, .sport = 50000, .dport = 80 };
 	struct pk svc = { .src = A6, .dst = R6, .proto = UDP, .sport = 50000, .dport = 53 };
-	struct pk rep = { .src = B, .dst = A, .proto = TCP, .sport = 80, .dport = 50000,
-			  .tcp_flags = 0x12 };
+	struct pk rep = {
+		.src = B, .dst = A, .proto = TCP, .sport = 80, .dport = 50000, .tcp_flags = 0x12
+	};
 	struct pw_ct_val v;
 
 	assert_int_equal(pwt_run(XFROM(t), &ok, IF_A), XDP_PASS);
@@ -79,8 +80,9 @@ static void test_xdp_from_pod_nonip_and_malformed(void **state)
 {
 	GET(t);
 	uint8_t arp[42] = { 0 };
-	struct pk cut = { .src = A, .dst = B, .proto = UDP, .sport = 1, .dport = 2,
-			  .truncate = 8 + 4 };
+	struct pk cut = {
+		.src = A, .dst = B, .proto = UDP, .sport = 1, .dport = 2, .truncate = 8 + 4
+	};
 
 	memcpy(arp + 12, "\x08\x06", 2);
 	assert_int_equal(pwt_run_raw(bpf_program__fd(XFROM(t)), arp, sizeof(arp), IF_A, 1),
@@ -94,8 +96,7 @@ static void test_xdp_uplink_prefilter(void **state)
 {
 	GET(t);
 	struct pk deny = { .src = R, .dst = B, .proto = TCP, .sport = 1, .dport = 81 };
-	struct pk allow = { .src = "192.168.3.3", .dst = B, .proto = TCP, .sport = 1,
-			    .dport = 80 };
+	struct pk allow = { .src = "192.168.3.3", .dst = B, .proto = TCP, .sport = 1, .dport = 80 };
 	struct pk open = { .src = R, .dst = C, .proto = TCP, .sport = 1, .dport = 81 };
 	struct pk away = { .src = R, .dst = "10.1.0.9", .proto = TCP, .sport = 1, .dport = 81 };
 	struct pk deny6 = { .src = R6, .dst = B6, .proto = UDP, .sport = 1, .dport = 53 };
