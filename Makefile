@@ -71,6 +71,7 @@ bpf: $(BPF_OBJS) $(SKELS)
 unit-tests: $(UNIT_TESTS)
 bpf-tests: $(BPF_TESTS) $(BPF_OBJS)
 tools: $(TOOLS)
+BENCH_TOOLS := $(patsubst bench/%.c,$(B)/bench/%,$(wildcard bench/*.c))
 tests: unit-tests bpf-tests tools $(BENCH_TOOLS)
 
 # ---- BPF objects and skeletons --------------------------------------------
