@@ -75,6 +75,24 @@ static void isolation(const json_t *e, const char *dir, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
+/* Policy sets per direction as "in:3 out:-" (0 = not isolated). */
+static void set_text(const json_t *v, char *buf, size_t len)
+{
+	if (json_is_object(v)) {
+		json_int_t in = json_integer_value(json_object_get(v, "ingress"));
+		json_int_t out = json_integer_value(json_object_get(v, "egress"));
+		char si[24] = "-", so[24] = "-";
+
+		if (in)
+			snprintf(si, sizeof(si), "%lld", (long long)in);
+		if (out)
+			snprintf(so, sizeof(so), "%lld", (long long)out);
+		snprintf(buf, len, "in:%s out:%s", si, so);
+		return;
+	}
+	pw_jtext(v, buf, len);
+}
+
 static void print_daemon_endpoints(const json_t *reply)
 {
 	const json_t *eps = json_is_array(reply) ? reply : JANY(reply, "endpoints", "pods");
@@ -99,7 +117,7 @@ static void print_daemon_endpoints(const json_t *reply)
 		pw_table_cell(t, NULL, "%s", b);
 		isolation(e, "egress", b, sizeof(b));
 		pw_table_cell(t, NULL, "%s", b);
-		pw_jtext(JANY(e, "policy_set", "set_id", "sets", "set"), b, sizeof(b));
+		set_text(JANY(e, "policy_set", "set_id", "sets", "set"), b, sizeof(b));
 		pw_table_cell(t, NULL, "%s", *b ? b : "-");
 		pw_jtext(reason, b, sizeof(b));
 		pw_table_cell(t, reason ? PW_C_YELLOW : NULL, "%s",
