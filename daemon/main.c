@@ -404,20 +404,15 @@ static uint64_t wall_ns(void)
  * for it to exit (pidfd, bounded). */
 static int stop_running(const struct pw_config *cfg)
 {
-	char path[PATH_MAX], bpffs[PATH_MAX] = "";
+	char path[PATH_MAX];
 	struct pollfd pfd;
 	int pid = 0, pidfd, r;
-	FILE *f;
 
-	if (pw_config_pidfile(cfg, path, sizeof(path)))
-		return -ENAMETOOLONG;
-	f = fopen(path, "re");
-	if (!f)
+	r = pw_config_find_daemon(cfg, path, sizeof(path), &pid);
+	if (r == -ENOENT)
 		return 0; /* none running */
-	r = fscanf(f, "%d\n%4095[^\n]", &pid, bpffs);
-	fclose(f);
-	if (r != 2 || pid <= 1 || strcmp(bpffs, cfg->bpffs) != 0)
-		return 0; /* another installation's, or garbage */
+	if (r)
+		return r;
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0)
 		return errno == ESRCH ? 0 : -errno; /* stale pid file */
