@@ -133,6 +133,31 @@ int pw_dp_netlink_fd(const struct pw_dp *dp)
 	return pw_nl_fd(dp->nl);
 }
 
+/*
+ * A bridged pod stays local while its veth exists, even when its neighbour
+ * entry vanished (a bridge whose MAC changes flushes its neighbours) or its
+ * FDB entry aged out: detaching would leave it unenforced until it talks
+ * again.  pw_nl_resolve() has asked the kernel to resolve it meanwhile.  It
+ * stops being local when the veth goes (or stops being a veth) or the pod
+ * leaves the policy (its address is no longer asked about).
+ */
+static int kept_bridged(struct pw_dp *dp, const union pw_addr *a, uint32_t *ret_ifindex)
+{
+	char kind[32];
+
+	for (size_t k = 0; k < dp->n_local; k++) {
+		if (memcmp(&dp->local[k].addr, a, sizeof(*a)) ||
+		    (dp->how[k] != PW_NL_BRIDGE_FDB && dp->how[k] != PW_NL_BRIDGE_KEPT))
+			continue;
+		if (pw_nl_link_kind(dp->nl, (int)dp->local[k].ifindex, kind, sizeof(kind)) ||
+		    strcmp(kind, "veth"))
+			return 0;
+		*ret_ifindex = dp->local[k].ifindex;
+		return 1;
+	}
+	return 0;
+}
+
 /* Which image addresses are local, and the node's addresses. */
 static int resolve(struct pw_dp *dp, struct pw_mw_local **ret_local, enum pw_nl_how **ret_how,
 		   size_t *ret_n, union pw_addr **ret_host, size_t *ret_nh)
@@ -157,6 +182,9 @@ static int resolve(struct pw_dp *dp, struct pw_mw_local **ret_local, enum pw_nl_
 	err = pw_nl_resolve(dp->nl, addrs, names, n, ifx, how);
 	if (err)
 		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (!ifx[i] && kept_bridged(dp, &addrs[i], &ifx[i]))
+			how[i] = PW_NL_BRIDGE_KEPT;
 	for (size_t i = 0; i < n; i++) {
 		if (!ifx[i])
 			continue;
@@ -336,6 +364,11 @@ static int sync(struct pw_dp *dp, int force, int *ret_changed)
 		local = NULL;
 		how = NULL;
 		host = NULL;
+	} else {
+		/* same interfaces, but how each was found may differ (bridge-kept) */
+		free(dp->how);
+		dp->how = how;
+		how = NULL;
 	}
 	/* Attach after the maps hold the pods' policy. */
 	for (size_t i = 0; dp->img && i < dp->n_local; i++) {
@@ -445,6 +478,7 @@ int pw_dp_status(struct pw_dp *dp, json_t **ret)
 	json_object_set_new(upd, "error",
 			    dp->last_err ? json_string(strerror(-dp->last_err)) : json_null());
 	json_object_set_new(o, "last_update", upd);
+	json_object_set_new(o, "neighbour_solicits", json_integer(pw_nl_solicits(dp->nl)));
 	for (size_t i = 0; i < dp->n_local; i++) {
 		uint32_t ifx = dp->local[i].ifindex;
 		char name[IF_NAMESIZE] = "";
