@@ -33,6 +33,7 @@ struct pw_dp {
 	size_t n_attached;
 	struct pw_mw_stats last;
 	int last_err;
+	char *node_name; /* --node-name or NULL */
 };
 
 static void dlog(struct pw_dp *dp, int level, const char *fmt, ...)
@@ -65,6 +66,13 @@ int pw_dp_open(const struct pw_dp_opts *o, struct pw_dp **ret)
 	dp->hook_xdp = o->hook_xdp;
 	dp->state_flags = o->state_flags;
 	dp->log = o->log;
+	if (o->node_name && *o->node_name) {
+		dp->node_name = strdup(o->node_name);
+		if (!dp->node_name) {
+			err = -ENOMEM;
+			goto fail;
+		}
+	}
 	if (o->n_uplinks) {
 		dp->uplinks = calloc(o->n_uplinks, sizeof(char *));
 		if (!dp->uplinks) {
@@ -115,6 +123,7 @@ void pw_dp_close(struct pw_dp *dp)
 	free(dp->how);
 	free(dp->host);
 	free(dp->attached);
+	free(dp->node_name);
 	free(dp);
 }
 
@@ -163,7 +172,7 @@ static int resolve(struct pw_dp *dp, struct pw_mw_local **ret_local, enum pw_nl_
 		   size_t *ret_n, union pw_addr **ret_host, size_t *ret_nh)
 {
 	const struct pw_image *img = dp->img;
-	size_t n = img ? img->n_eps : 0, k = 0;
+	size_t n = img ? img->n_eps : 0, k = 0, m = 0;
 	union pw_addr *addrs = calloc(n + 1, sizeof(*addrs));
 	const char **names = calloc(n + 1, sizeof(*names));
 	uint32_t *ifx = calloc(n + 1, sizeof(*ifx));
@@ -174,11 +183,18 @@ static int resolve(struct pw_dp *dp, struct pw_mw_local **ret_local, enum pw_nl_
 
 	if (!addrs || !names || !ifx || !how || !local || !lhow)
 		goto out;
+	/* only candidates are resolved (and, on a bridge, solicited) */
 	for (size_t i = 0; i < n; i++) {
-		addrs[i] = img->eps[i].addr;
-		if (img->pods && img->eps[i].pod < img->n_pods)
-			names[i] = img->pods[img->eps[i].pod].iface;
+		const struct pw_img_pod *pod = img->pods && img->eps[i].pod < img->n_pods ?
+						       &img->pods[img->eps[i].pod] :
+						       NULL;
+
+		if (dp->node_name && pod && pod->node_name && strcmp(pod->node_name, dp->node_name))
+			continue; /* scheduled on another node */
+		addrs[m] = img->eps[i].addr;
+		names[m++] = pod ? pod->iface : NULL;
 	}
+	n = m;
 	err = pw_nl_resolve(dp->nl, addrs, names, n, ifx, how);
 	if (err)
 		goto out;
@@ -479,6 +495,7 @@ int pw_dp_status(struct pw_dp *dp, json_t **ret)
 			    dp->last_err ? json_string(strerror(-dp->last_err)) : json_null());
 	json_object_set_new(o, "last_update", upd);
 	json_object_set_new(o, "neighbour_solicits", json_integer(pw_nl_solicits(dp->nl)));
+	json_object_set_new(o, "node_name", dp->node_name ? json_string(dp->node_name) : json_null());
 	for (size_t i = 0; i < dp->n_local; i++) {
 		uint32_t ifx = dp->local[i].ifindex;
 		char name[IF_NAMESIZE] = "";

@@ -560,6 +560,7 @@ static int run(struct ctx *c)
 		.n_uplinks = cfg->n_uplinks,
 		.state_flags = (cfg->mode == PW_MODE_AUDIT ? PW_STATE_AUDIT : 0) |
 			       (cfg->log_allowed ? PW_STATE_LOG_ALLOW : 0),
+		.node_name = cfg->node_name,
 		.log = dp_log,
 	};
 	struct pw_reload_ops ops = {

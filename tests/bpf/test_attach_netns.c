@@ -309,8 +309,8 @@ static void test_solicit_silent_bridged(void **state)
 }
 
 /* A bridged pod whose neighbour entry vanished stays attached while its
- * veth exists. */
-static void test_bridged_kept(void **state)
+ * veth exists; --node-name keeps pods of other nodes from being local. */
+static void test_bridged_kept_and_node_name(void **state)
 {
 	(void)state;
 	char dir[128];
@@ -328,12 +328,17 @@ static void test_bridged_kept(void **state)
 	struct pw_dp_opts o = { .bpffs = dir,
 				.tc_obj_path = dk_objs.tc,
 				.xdp_obj_path = dk_objs.xdp,
-				.log = quiet };
+				.log = quiet,
+				.node_name = "node-1" };
 	a0 = if_nametoindex("dkA0");
 	b0 = if_nametoindex("dkB0");
 	one_pod_image(&img, eps, pods, 2, addrs);
+	pods[0].node_name = "node-2"; /* a: scheduled elsewhere */
+	pods[1].node_name = "node-1";
 	assert_int_equal(pw_dp_open(&o, &dp), 0);
 	assert_int_equal(pw_dp_apply(dp, &img), 0);
+	assert_int_equal(pw_attach_query(a0, PW_ATT_TC_EGRESS, &id), 0);
+	assert_int_equal(id, 0); /* routed to a veth here, but not this node's pod */
 	assert_int_equal(pw_attach_query(b0, PW_ATT_TC_EGRESS, &id), 0);
 	assert_true(id != 0);
 
@@ -349,12 +354,18 @@ static void test_bridged_kept(void **state)
 	assert_true(id != 0); /* still attached */
 	assert_int_equal(pw_dp_status(dp, &st), 0);
 	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(json_object_get(st, "interfaces"), 1), "how")),
+				    json_array_get(json_object_get(st, "interfaces"), 0), "how")),
 			    "bridge-kept");
 	assert_true(json_integer_value(json_object_get(st, "neighbour_solicits")) >= 1);
 	json_decref(st);
 
-	(void)a0;
+	/* without --node-name a is local as well */
+	pw_dp_close(dp);
+	o.node_name = NULL;
+	assert_int_equal(pw_dp_open(&o, &dp), 0);
+	assert_int_equal(pw_dp_apply(dp, &img), 0);
+	assert_int_equal(pw_attach_query(a0, PW_ATT_TC_EGRESS, &id), 0);
+	assert_true(id != 0);
 	pw_dp_close(dp);
 	assert_int_equal(pw_dp_uninstall(dir, quiet), 0);
 	sh("ip neigh replace 10.78.0.5 lladdr 02:00:00:00:78:05 dev dkbr nud permanent");
@@ -366,7 +377,7 @@ int main(void)
 		cmocka_unit_test(test_discovery_routed_bridged_annotation),
 		cmocka_unit_test(test_attach_reattach_events_uninstall),
 		cmocka_unit_test(test_solicit_silent_bridged),
-		cmocka_unit_test(test_bridged_kept),
+		cmocka_unit_test(test_bridged_kept_and_node_name),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
