@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
 #include "human.h"
 #include "live.h"
 #include "pinned.h"
@@ -171,15 +172,52 @@ out:
 	return err;
 }
 
-/* Counters as people read them; works on the pinned shape and on daemon
- * replies that use the same field names. */
-static void print_counters(const json_t *o)
+/* One row of the endpoint table: `c` holds direction..bytes; `ep` names it
+ * (the daemon's element, or the pinned row itself). */
+static void endpoint_row(struct pw_table *t, const json_t *ep, const json_t *c,
+			 const json_t *pods)
+{
+	char b[512], pk[16], by[16];
+	const char *verdict = pw_jstr(c, "verdict");
+	const char *name = pw_jstr(ep, "endpoint") ? pw_jstr(ep, "endpoint") : pw_jstr(ep, "pod");
+	const json_t *pod = name ? json_object_get(pods, name) : NULL;
+	const char *veth = pw_jstr(ep, "veth") ? pw_jstr(ep, "veth") : pw_jstr(pod, "veth");
+
+	if ((name && !strcmp(name, "none")) || (!name && pw_jint(ep, "ep_id", 1) == 0))
+		snprintf(b, sizeof(b), "(no local endpoint)");
+	else if (name && *name)
+		snprintf(b, sizeof(b), "%s", name);
+	else
+		snprintf(b, sizeof(b), "ep %lld", pw_jint(ep, "ep_id", 0));
+	pw_table_cell(t, NULL, "%s", b);
+	pw_jtext(json_object_get(ep, "ips") ? json_object_get(ep, "ips") :
+					      json_object_get(pod, "ips"),
+		 b, sizeof(b));
+	pw_table_cell(t, NULL, "%s", *b ? b : "-");
+	pw_table_cell(t, NULL, "%s", veth ? veth : "-");
+	pw_table_cell(t, NULL, "%s", pw_jstr(c, "direction") ? pw_jstr(c, "direction") : "-");
+	pw_table_cell(t, pw_verdict_color(verdict), "%s", verdict ? verdict : "-");
+	pw_table_cell(t, NULL, "%s", pw_jstr(c, "reason") ? pw_jstr(c, "reason") : "-");
+	pw_human_count(pw_jint(c, "packets", 0), pk, sizeof(pk));
+	pw_human_bytes(pw_jint(c, "bytes", 0), by, sizeof(by));
+	pw_table_cell(t, NULL, "%s pkts", pk);
+	pw_table_cell(t, NULL, "%sB", by);
+}
+
+/*
+ * Counters as people read them.  Two shapes: the daemon's
+ * ({endpoint, ep_id, counters:[{direction, verdict, reason, packets, bytes}]},
+ * rules {namespace, policy, direction, index, ...}) and the pinned fallback's
+ * (one flat row per counter, rules by id).  `pods` maps "ns/name" to the
+ * daemon's endpoint object (ips, interface) or is NULL.
+ */
+static void print_counters(const json_t *o, const json_t *pods)
 {
 	const json_t *eps = json_object_get(o, "endpoints");
 	const json_t *rules = json_object_get(o, "rules");
 	struct pw_table *t;
-	size_t i;
-	json_t *e;
+	size_t i, j;
+	json_t *e, *c;
 
 	if (!json_is_array(eps) && !json_is_array(rules)) {
 		pw_render_generic(o, stdout, 0);
@@ -189,26 +227,14 @@ static void print_counters(const json_t *o)
 			 "BYTES");
 	json_array_foreach(eps, i, e)
 	{
-		char b[512], pk[16], by[16];
-		const char *verdict = pw_jstr(e, "verdict");
+		const json_t *list = json_object_get(e, "counters");
 
-		if (pw_jstr(e, "pod"))
-			snprintf(b, sizeof(b), "%s", pw_jstr(e, "pod"));
-		else
-			snprintf(b, sizeof(b), "ep %lld", pw_jint(e, "ep_id", 0));
-		pw_table_cell(t, NULL, "%s", pw_jint(e, "ep_id", 1) == 0 && !pw_jstr(e, "pod") ?
-						     "(no local endpoint)" :
-						     b);
-		pw_jtext(json_object_get(e, "ips"), b, sizeof(b));
-		pw_table_cell(t, NULL, "%s", *b ? b : "-");
-		pw_table_cell(t, NULL, "%s", pw_jstr(e, "veth") ? pw_jstr(e, "veth") : "-");
-		pw_table_cell(t, NULL, "%s", pw_jstr(e, "direction") ? pw_jstr(e, "direction") : "-");
-		pw_table_cell(t, pw_verdict_color(verdict), "%s", verdict ? verdict : "-");
-		pw_table_cell(t, NULL, "%s", pw_jstr(e, "reason") ? pw_jstr(e, "reason") : "-");
-		pw_human_count(pw_jint(e, "packets", 0), pk, sizeof(pk));
-		pw_human_bytes(pw_jint(e, "bytes", 0), by, sizeof(by));
-		pw_table_cell(t, NULL, "%s pkts", pk);
-		pw_table_cell(t, NULL, "%sB", by);
+		if (!json_is_array(list)) {
+			endpoint_row(t, e, e, pods);
+			continue;
+		}
+		json_array_foreach(list, j, c)
+			endpoint_row(t, e, c, pods);
 	}
 	if (pw_table_rows(t))
 		pw_table_print(t, stdout);
@@ -218,15 +244,22 @@ static void print_counters(const json_t *o)
 	if (!json_array_size(rules))
 		return;
 	printf("\n");
-	t = pw_table_new(4, "RULE", "POLICY", "PACKETS", "BYTES");
+	t = pw_table_new(5, "POLICY", "DIR", "RULE", "PACKETS", "BYTES");
 	json_array_foreach(rules, i, e)
 	{
 		char pk[16], by[16], b[512];
+		const char *ns = pw_jstr(e, "namespace"), *pol = pw_jstr(e, "policy");
 
-		pw_jtext(json_object_get(e, "rule"), b, sizeof(b));
-		pw_table_cell(t, NULL, "%s", b);
-		pw_jtext(json_object_get(e, "policy"), b, sizeof(b));
-		pw_table_cell(t, NULL, "%s", json_object_get(e, "policy") ? b : "-");
+		if (ns && pol)
+			pw_table_cell(t, NULL, "%s/%s", ns, pol);
+		else
+			pw_table_cell(t, NULL, "%s", pol ? pol : "-");
+		pw_table_cell(t, NULL, "%s", pw_jstr(e, "direction") ? pw_jstr(e, "direction") : "-");
+		/* the daemon names a rule by its index in spec.ingress/egress; the
+		 * pinned view knows only the rule id */
+		pw_jtext(json_object_get(e, json_object_get(e, "index") ? "index" : "rule"), b,
+			 sizeof(b));
+		pw_table_cell(t, NULL, "%s%s", json_object_get(e, "index") ? "" : "id ", b);
 		pw_human_count(pw_jint(e, "packets", 0), pk, sizeof(pk));
 		pw_human_bytes(pw_jint(e, "bytes", 0), by, sizeof(by));
 		pw_table_cell(t, NULL, "%s pkts", pk);
@@ -234,6 +267,36 @@ static void print_counters(const json_t *o)
 	}
 	pw_table_print(t, stdout);
 	pw_table_free(t);
+}
+
+/* "ns/name" -> the daemon's endpoint object, for addresses and veths next to
+ * pod names; NULL when the daemon does not answer (the table shows "-"). */
+static json_t *daemon_pods(void)
+{
+	json_t *req = json_pack("{s:s}", "cmd", "endpoints"), *reply = NULL, *map, *e;
+	const json_t *list;
+	size_t i;
+
+	if (!req)
+		return NULL;
+	if (pw_client_request(pw_socket_path, req, &reply) != 0) {
+		json_decref(req);
+		return NULL;
+	}
+	json_decref(req);
+	list = json_object_get(reply, "endpoints");
+	map = json_object();
+	json_array_foreach(list, i, e)
+	{
+		char k[512];
+
+		if (!pw_jstr(e, "namespace") || !pw_jstr(e, "name"))
+			continue;
+		snprintf(k, sizeof(k), "%s/%s", pw_jstr(e, "namespace"), pw_jstr(e, "name"));
+		json_object_set(map, k, e);
+	}
+	json_decref(reply);
+	return map;
 }
 
 int do_counters(int argc, char **argv)
@@ -267,7 +330,10 @@ int do_counters(int argc, char **argv)
 		if (pw_json) {
 			pw_json_print(reply);
 		} else {
-			print_counters(reply);
+			json_t *pods = daemon_pods();
+
+			print_counters(reply, pods);
+			json_decref(pods);
 			json_decref(reply);
 		}
 		return PW_EXIT_OK;
@@ -295,7 +361,7 @@ int do_counters(int argc, char **argv)
 	if (pw_json) {
 		pw_json_print(o);
 	} else {
-		print_counters(o);
+		print_counters(o, NULL);
 		json_decref(o);
 	}
 	return PW_EXIT_OK;

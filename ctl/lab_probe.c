@@ -10,6 +10,13 @@
  * when connect() completes; UDP when a reply datagram comes back, so the
  * reply direction must be allowed too.  The pod-to-itself cell is never
  * probed: its traffic never leaves the pod (upstream ignores it as well).
+ *
+ * A refusal (TCP RST, ICMP port unreachable) is its own result: the packet
+ * reached the destination pod and its answer came back, so the network
+ * allowed the flow; only no server listened.  It is compared with the
+ * prediction as reachable ("r" in the matrix), and counted apart from
+ * "blocked" (timeout or error).  JSON keeps "observed" = connected and adds
+ * "reachable" (connected or refused) next to "result".
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -482,9 +489,15 @@ static bool observed(const struct target *t)
 	return t->result == PR_CONNECTED;
 }
 
+/* What the policy decides: a refusal came back from the destination pod. */
+static bool reachable(const struct target *t)
+{
+	return t->result == PR_CONNECTED || t->result == PR_REFUSED;
+}
+
 static bool differs(const struct target *t)
 {
-	return t->predicted >= 0 && observed(t) != (t->predicted == 1);
+	return t->predicted >= 0 && reachable(t) != (t->predicted == 1);
 }
 
 static const struct target *find(const struct target *tg, size_t lo, size_t hi, int s, int d)
@@ -509,7 +522,10 @@ static void print_cell(const struct target *t, bool pred, bool color)
 		return;
 	}
 	diff = differs(t);
-	sym = (pred ? t->predicted == 1 : observed(t)) ? "." : "X";
+	if (pred)
+		sym = t->predicted == 1 ? "." : "X";
+	else
+		sym = observed(t) ? "." : t->result == PR_REFUSED ? "r" : "X";
 	if (diff && color)
 		printf(" \033[1;31m%s\033[0m", sym);
 	else if (diff)
@@ -522,7 +538,7 @@ static void print_text(const struct lab *lab, const struct target *tg, size_t n,
 		       const char *pred_err, int sctp_skipped, bool services)
 {
 	int w = 0;
-	size_t diffs = 0, conn = 0;
+	size_t diffs = 0, conn = 0, refused = 0;
 
 	for (int i = 0; i < lab->n_pods; i++) {
 		char l[400];
@@ -544,8 +560,8 @@ static void print_text(const struct lab *lab, const struct target *tg, size_t n,
 			inet_ntop(AF_INET6, &lab->pods[i].a6, b, sizeof(b));
 		printf(" %3d  %-*.*s  %s%s%s\n", i + 1, w, w, l, a, b[0] ? " " : "", b);
 	}
-	printf("\nrows: source, columns: destination; '.' connected/allowed, 'X' blocked/denied, "
-	       "%s = differs from the prediction%s\n",
+	printf("\nrows: source, columns: destination; '.' connected/allowed, 'r' refused (reachable, "
+	       "no server), 'X' blocked/denied, %s = differs from the prediction%s\n",
 	       pw_color ? "red" : "'!'", services ? "; probed through the service addresses" : "");
 	for (size_t lo = 0; lo < n;) {
 		size_t hi = lo;
@@ -585,9 +601,11 @@ static void print_text(const struct lab *lab, const struct target *tg, size_t n,
 	}
 	for (size_t i = 0; i < n; i++) {
 		conn += observed(&tg[i]);
+		refused += tg[i].result == PR_REFUSED;
 		diffs += differs(&tg[i]);
 	}
-	printf("\n%zu probes: %zu connected, %zu blocked; ", n, conn, n - conn);
+	printf("\n%zu probes: %zu connected, %zu refused, %zu blocked; ", n, conn, refused,
+	       n - conn - refused);
 	if (have_pred)
 		printf("%zu differ%s from the prediction\n", diffs, diffs == 1 ? "s" : "");
 	else
@@ -620,6 +638,7 @@ static json_t *to_json(const struct lab *lab, const struct target *tg, size_t n)
 			      t->predicted < 0 ? json_null() : json_boolean(t->predicted), "family",
 			      t->family, "via", t->svc ? "service" : "pod", "address", addr,
 			      "result", result_name[t->result < 5 ? t->result : 0]);
+		json_object_set_new(o, "reachable", json_boolean(reachable(t)));
 		if (t->tport != t->port)
 			json_object_set_new(o, "target_port", json_integer(t->tport));
 		if (t->reply[0])
@@ -655,12 +674,13 @@ static int write_html(const char *path, const struct lab *lab, const struct targ
 		      bool have_pred, const char *pred_err)
 {
 	FILE *f = fopen(path, "we");
-	size_t diffs = 0, conn = 0;
+	size_t diffs = 0, conn = 0, refused = 0;
 
 	if (!f)
 		return -errno;
 	for (size_t i = 0; i < n; i++) {
 		conn += observed(&tg[i]);
+		refused += tg[i].result == PR_REFUSED;
 		diffs += differs(&tg[i]);
 	}
 	fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>podwall lab ", f);
@@ -676,9 +696,11 @@ static int write_html(const char *path, const struct lab *lab, const struct targ
 	html_escape(f, lab->name);
 	fputs("</code></h1>\n<p>Policy directory <code>", f);
 	html_escape(f, lab->dir);
-	fprintf(f, "</code>, topology %s%s.</p>\n<p>%zu probes: %zu connected, %zu blocked; ",
+	fprintf(f,
+		"</code>, topology %s%s.</p>\n<p>%zu probes: %zu connected, %zu refused "
+		"(reachable, no server), %zu blocked; ",
 		lab->topology == LAB_BRIDGE ? "bridge" : "routed",
-		lab->services ? ", services" : "", n, conn, n - conn);
+		lab->services ? ", services" : "", n, conn, refused, n - conn - refused);
 	if (have_pred)
 		fprintf(f, "<b>%zu differ from the prediction</b>.</p>\n", diffs);
 	else {
@@ -686,8 +708,9 @@ static int write_html(const char *path, const struct lab *lab, const struct targ
 		html_escape(f, pred_err);
 		fputs(").</p>\n", f);
 	}
-	fputs("<p>Rows: source pod; columns: destination pod. Green: connected / allowed; red: "
-	      "blocked / denied; outlined: observed differs from predicted.</p>\n",
+	fputs("<p>Rows: source pod; columns: destination pod. Green: connected / allowed; "
+	      "<b>r</b>: refused (reachable, no server); red: blocked / denied; outlined: "
+	      "observed differs from predicted.</p>\n",
 	      f);
 	for (size_t lo = 0; lo < n;) {
 		size_t hi = lo;
@@ -728,11 +751,12 @@ static int write_html(const char *path, const struct lab *lab, const struct targ
 						fputs("<td class=\"unk\">?</td>", f);
 						continue;
 					}
-					v = pred ? t->predicted == 1 : observed(t);
+					v = pred ? t->predicted == 1 : reachable(t);
 					fprintf(f, "<td class=\"%s%s\" title=\"%s\">%s</td>",
 						v ? "ok" : "no", differs(t) ? " diff" : "",
 						result_name[t->result < 5 ? t->result : 0],
-						v ? "&#10003;" : "&#10007;");
+						!v ? "&#10007;" :
+						!pred && t->result == PR_REFUSED ? "r" : "&#10003;");
 				}
 				fputs("</tr>\n", f);
 			}

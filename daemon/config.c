@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <stdio.h>
 #include <errno.h>
 #include <limits.h>
 #include <net/if.h>
@@ -511,16 +513,74 @@ void pw_config_usage(FILE *f)
 
 int pw_config_pidfile(const struct pw_config *cfg, char *buf, size_t len)
 {
-	const char *slash = strrchr(cfg->socket_path, '/');
-	int dirlen = slash ? (int)(slash - cfg->socket_path) : 1;
-	const char *dir = slash ? cfg->socket_path : ".";
-	int n;
+	int n = snprintf(buf, len, "%s.pid", cfg->socket_path);
 
-	if (slash == cfg->socket_path)
-		dirlen = 0;
-	n = snprintf(buf, len, "%.*s/podwalld.pid", dirlen, dir);
 	if (n < 0 || (size_t)n >= len)
 		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* 1 when the pid file at path names a pid > 1 and bpffs; its pid in *ret_pid. */
+static int pidfile_matches(const char *path, const char *bpffs, int *ret_pid)
+{
+	char dir[PATH_MAX] = "";
+	int pid = 0, r;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return 0;
+	r = fscanf(f, "%d\n%4095[^\n]", &pid, dir);
+	fclose(f);
+	if (r != 2 || pid <= 1 || strcmp(dir, bpffs) != 0)
+		return 0;
+	*ret_pid = pid;
+	return 1;
+}
+
+int pw_config_find_daemon(const struct pw_config *cfg, char *buf, size_t len, int *ret_pid)
+{
+	char path[PATH_MAX], dir[PATH_MAX];
+	const char *slash;
+	struct dirent *de;
+	int pid = 0, n, found = 0;
+	DIR *d;
+
+	if (pw_config_pidfile(cfg, path, sizeof(path)))
+		return -ENAMETOOLONG;
+	if (pidfile_matches(path, cfg->bpffs, &pid))
+		goto out;
+	/* Started with another --socket: look at every pid file next to ours. */
+	slash = strrchr(cfg->socket_path, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == cfg->socket_path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - cfg->socket_path), cfg->socket_path);
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? -ENOENT : -errno;
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+
+		if (l < 5 || strcmp(de->d_name + l - 4, ".pid") != 0)
+			continue;
+		n = snprintf(path, sizeof(path), "%s/%s", strcmp(dir, "/") ? dir : "", de->d_name);
+		if (n < 0 || (size_t)n >= sizeof(path))
+			continue;
+		if (pidfile_matches(path, cfg->bpffs, &pid)) {
+			found = 1;
+			break;
+		}
+	}
+	closedir(d);
+	if (!found)
+		return -ENOENT;
+out:
+	if (strlen(path) >= len)
+		return -ENAMETOOLONG;
+	strcpy(buf, path);
+	*ret_pid = pid;
 	return 0;
 }
 

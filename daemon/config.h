@@ -68,9 +68,16 @@ void pw_config_free(struct pw_config *cfg);
 
 void pw_config_usage(FILE *f);
 
-/* Where a daemon for this bpffs directory writes its pid: next to its
- * socket, "<socket dir>/podwalld.pid".  Returns 0 or -ENAMETOOLONG. */
+/* Where a daemon writes its pid (and bpffs directory): "<socket path>.pid",
+ * one per socket, so daemons sharing a socket directory do not overwrite
+ * each other's.  Returns 0 or -ENAMETOOLONG. */
 int pw_config_pidfile(const struct pw_config *cfg, char *buf, size_t len);
+
+/* The pid file of a daemon serving cfg->bpffs: this socket's, else any
+ * "*.pid" in the socket's directory naming cfg->bpffs (a daemon started with
+ * another --socket).  Path in buf, pid in *ret_pid; 0, -ENOENT (none) or
+ * -errno.  The pid may be stale. */
+int pw_config_find_daemon(const struct pw_config *cfg, char *buf, size_t len, int *ret_pid);
 
 const char *pw_mode_name(enum pw_mode m);
 const char *pw_hook_opt_name(enum pw_hook h);

@@ -33,6 +33,7 @@ struct pw_dp {
 	size_t n_attached;
 	struct pw_mw_stats last;
 	int last_err;
+	char *node_name; /* --node-name or NULL */
 };
 
 static void dlog(struct pw_dp *dp, int level, const char *fmt, ...)
@@ -65,6 +66,13 @@ int pw_dp_open(const struct pw_dp_opts *o, struct pw_dp **ret)
 	dp->hook_xdp = o->hook_xdp;
 	dp->state_flags = o->state_flags;
 	dp->log = o->log;
+	if (o->node_name && *o->node_name) {
+		dp->node_name = strdup(o->node_name);
+		if (!dp->node_name) {
+			err = -ENOMEM;
+			goto fail;
+		}
+	}
 	if (o->n_uplinks) {
 		dp->uplinks = calloc(o->n_uplinks, sizeof(char *));
 		if (!dp->uplinks) {
@@ -115,6 +123,7 @@ void pw_dp_close(struct pw_dp *dp)
 	free(dp->how);
 	free(dp->host);
 	free(dp->attached);
+	free(dp->node_name);
 	free(dp);
 }
 
@@ -133,12 +142,37 @@ int pw_dp_netlink_fd(const struct pw_dp *dp)
 	return pw_nl_fd(dp->nl);
 }
 
+/*
+ * A bridged pod stays local while its veth exists, even when its neighbour
+ * entry vanished (a bridge whose MAC changes flushes its neighbours) or its
+ * FDB entry aged out: detaching would leave it unenforced until it talks
+ * again.  pw_nl_resolve() has asked the kernel to resolve it meanwhile.  It
+ * stops being local when the veth goes (or stops being a veth) or the pod
+ * leaves the policy (its address is no longer asked about).
+ */
+static int kept_bridged(struct pw_dp *dp, const union pw_addr *a, uint32_t *ret_ifindex)
+{
+	char kind[32];
+
+	for (size_t k = 0; k < dp->n_local; k++) {
+		if (memcmp(&dp->local[k].addr, a, sizeof(*a)) ||
+		    (dp->how[k] != PW_NL_BRIDGE_FDB && dp->how[k] != PW_NL_BRIDGE_KEPT))
+			continue;
+		if (pw_nl_link_kind(dp->nl, (int)dp->local[k].ifindex, kind, sizeof(kind)) ||
+		    strcmp(kind, "veth"))
+			return 0;
+		*ret_ifindex = dp->local[k].ifindex;
+		return 1;
+	}
+	return 0;
+}
+
 /* Which image addresses are local, and the node's addresses. */
 static int resolve(struct pw_dp *dp, struct pw_mw_local **ret_local, enum pw_nl_how **ret_how,
 		   size_t *ret_n, union pw_addr **ret_host, size_t *ret_nh)
 {
 	const struct pw_image *img = dp->img;
-	size_t n = img ? img->n_eps : 0, k = 0;
+	size_t n = img ? img->n_eps : 0, k = 0, m = 0;
 	union pw_addr *addrs = calloc(n + 1, sizeof(*addrs));
 	const char **names = calloc(n + 1, sizeof(*names));
 	uint32_t *ifx = calloc(n + 1, sizeof(*ifx));
@@ -149,14 +183,24 @@ static int resolve(struct pw_dp *dp, struct pw_mw_local **ret_local, enum pw_nl_
 
 	if (!addrs || !names || !ifx || !how || !local || !lhow)
 		goto out;
+	/* only candidates are resolved (and, on a bridge, solicited) */
 	for (size_t i = 0; i < n; i++) {
-		addrs[i] = img->eps[i].addr;
-		if (img->pods && img->eps[i].pod < img->n_pods)
-			names[i] = img->pods[img->eps[i].pod].iface;
+		const struct pw_img_pod *pod = img->pods && img->eps[i].pod < img->n_pods ?
+						       &img->pods[img->eps[i].pod] :
+						       NULL;
+
+		if (dp->node_name && pod && pod->node_name && strcmp(pod->node_name, dp->node_name))
+			continue; /* scheduled on another node */
+		addrs[m] = img->eps[i].addr;
+		names[m++] = pod ? pod->iface : NULL;
 	}
+	n = m;
 	err = pw_nl_resolve(dp->nl, addrs, names, n, ifx, how);
 	if (err)
 		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (!ifx[i] && kept_bridged(dp, &addrs[i], &ifx[i]))
+			how[i] = PW_NL_BRIDGE_KEPT;
 	for (size_t i = 0; i < n; i++) {
 		if (!ifx[i])
 			continue;
@@ -336,6 +380,11 @@ static int sync(struct pw_dp *dp, int force, int *ret_changed)
 		local = NULL;
 		how = NULL;
 		host = NULL;
+	} else {
+		/* same interfaces, but how each was found may differ (bridge-kept) */
+		free(dp->how);
+		dp->how = how;
+		how = NULL;
 	}
 	/* Attach after the maps hold the pods' policy. */
 	for (size_t i = 0; dp->img && i < dp->n_local; i++) {
@@ -445,6 +494,8 @@ int pw_dp_status(struct pw_dp *dp, json_t **ret)
 	json_object_set_new(upd, "error",
 			    dp->last_err ? json_string(strerror(-dp->last_err)) : json_null());
 	json_object_set_new(o, "last_update", upd);
+	json_object_set_new(o, "neighbour_solicits", json_integer(pw_nl_solicits(dp->nl)));
+	json_object_set_new(o, "node_name", dp->node_name ? json_string(dp->node_name) : json_null());
 	for (size_t i = 0; i < dp->n_local; i++) {
 		uint32_t ifx = dp->local[i].ifindex;
 		char name[IF_NAMESIZE] = "";

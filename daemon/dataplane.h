@@ -21,6 +21,10 @@ struct pw_dp_opts {
 	size_t n_uplinks;
 	uint32_t state_flags; /* PW_STATE_AUDIT (--mode audit), PW_STATE_LOG_ALLOW */
 	const char *tc_obj_path, *xdp_obj_path; /* tests: ELF files instead of skeletons */
+	/* --node-name: a pod whose spec.nodeName is set to another node is never
+	 * local (not resolved, not attached); NULL: every pod may be local.
+	 * Copied. */
+	const char *node_name;
 	void (*log)(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 };
 

@@ -404,20 +404,15 @@ static uint64_t wall_ns(void)
  * for it to exit (pidfd, bounded). */
 static int stop_running(const struct pw_config *cfg)
 {
-	char path[PATH_MAX], bpffs[PATH_MAX] = "";
+	char path[PATH_MAX];
 	struct pollfd pfd;
 	int pid = 0, pidfd, r;
-	FILE *f;
 
-	if (pw_config_pidfile(cfg, path, sizeof(path)))
-		return -ENAMETOOLONG;
-	f = fopen(path, "re");
-	if (!f)
+	r = pw_config_find_daemon(cfg, path, sizeof(path), &pid);
+	if (r == -ENOENT)
 		return 0; /* none running */
-	r = fscanf(f, "%d\n%4095[^\n]", &pid, bpffs);
-	fclose(f);
-	if (r != 2 || pid <= 1 || strcmp(bpffs, cfg->bpffs) != 0)
-		return 0; /* another installation's, or garbage */
+	if (r)
+		return r;
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0)
 		return errno == ESRCH ? 0 : -errno; /* stale pid file */
@@ -565,6 +560,7 @@ static int run(struct ctx *c)
 		.n_uplinks = cfg->n_uplinks,
 		.state_flags = (cfg->mode == PW_MODE_AUDIT ? PW_STATE_AUDIT : 0) |
 			       (cfg->log_allowed ? PW_STATE_LOG_ALLOW : 0),
+		.node_name = cfg->node_name,
 		.log = dp_log,
 	};
 	struct pw_reload_ops ops = {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
@@ -21,11 +22,32 @@
 
 #include "netlink.h"
 
+/* A bridge-subnet address podwall asked the kernel to resolve, and when it
+ * may ask again (backoff, so an address no pod answers for costs one ARP/ND
+ * exchange per 1, 2, 4 ... 64 s, not one per event). */
+struct solicit {
+	union pw_addr a;
+	uint64_t next_ns;
+	uint32_t tries;
+	int seen; /* still a candidate in the last resolution */
+};
+
 struct pw_nl {
 	struct nl_sock *q; /* queries */
 	struct nl_sock *ev; /* events (NULL without) */
 	struct pw_nl_changes *cur; /* filled while processing */
+	struct solicit *sol;
+	size_t n_sol, cap_sol;
+	uint64_t solicits; /* requests sent */
 };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 const char *pw_nl_how_name(enum pw_nl_how how)
 {
@@ -36,6 +58,8 @@ const char *pw_nl_how_name(enum pw_nl_how how)
 		return "route";
 	case PW_NL_BRIDGE_FDB:
 		return "bridge-fdb";
+	case PW_NL_BRIDGE_KEPT:
+		return "bridge-kept";
 	case PW_NL_NONE:
 		break;
 	}
@@ -164,6 +188,7 @@ void pw_nl_close(struct pw_nl *nl)
 		nl_socket_free(nl->q);
 	if (nl->ev)
 		nl_socket_free(nl->ev);
+	free(nl->sol);
 	free(nl);
 }
 
@@ -200,6 +225,13 @@ int pw_nl_process(struct pw_nl *nl, struct pw_nl_changes *ret)
 		}
 	}
 	nl->cur = NULL;
+	/* A link appeared or changed (a veth joined a bridge, say): it may be
+	 * the silent pod we gave up on, so ask again now. */
+	if (c.mask & PW_NL_LINK_ADDED)
+		for (size_t i = 0; i < nl->n_sol; i++) {
+			nl->sol[i].next_ns = 0;
+			nl->sol[i].tries = 0;
+		}
 	if (!err)
 		*ret = c;
 	return err;
@@ -438,6 +470,173 @@ out:
 	return err;
 }
 
+/* ---- silent pods on a bridge ---- */
+
+struct brnet {
+	union pw_addr a; /* the bridge's own address */
+	unsigned int plen; /* in the 128-bit (IPv4-mapped) space */
+	uint32_t bridge;
+};
+
+static int in_prefix(const union pw_addr *net, unsigned int plen, const union pw_addr *a)
+{
+	unsigned int full = plen / 8, rest = plen % 8;
+
+	if (memcmp(net->b, a->b, full))
+		return 0;
+	return !rest || !((net->b[full] ^ a->b[full]) & (uint8_t)(0xff << (8 - rest)));
+}
+
+/* The subnets of every bridge's addresses (cni0 10.244.1.1/24 ...). */
+static int bridge_nets(struct pw_nl *nl, struct nl_cache *links, struct brnet **ret, size_t *ret_n)
+{
+	struct nl_cache *addrs = NULL;
+	struct brnet *v = NULL;
+	size_t n = 0, cap = 0;
+	struct nl_object *o;
+	int err = rtnl_addr_alloc_cache(nl->q, &addrs);
+
+	if (err)
+		return nle_to_errno(err);
+	for (o = nl_cache_get_first(addrs); o; o = nl_cache_get_next(o)) {
+		struct rtnl_addr *ad = (struct rtnl_addr *)o;
+		struct rtnl_link *l = rtnl_link_get(links, rtnl_addr_get_ifindex(ad));
+		int isbr = l && rtnl_link_get_type(l) && !strcmp(rtnl_link_get_type(l), "bridge");
+		union pw_addr a;
+
+		if (l)
+			rtnl_link_put(l);
+		if (!isbr || to_pw_addr(rtnl_addr_get_local(ad), &a))
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 8;
+			struct brnet *nv = realloc(v, nc * sizeof(*nv));
+
+			if (!nv) {
+				err = -ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = nc;
+		}
+		v[n].a = a;
+		v[n].plen = rtnl_addr_get_prefixlen(ad) +
+			    (rtnl_addr_get_family(ad) == AF_INET ? 96 : 0);
+		v[n].bridge = rtnl_addr_get_ifindex(ad);
+		n++;
+	}
+	nl_cache_free(addrs);
+	if (err) {
+		free(v);
+		return err;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* `ip neigh replace ADDR dev BRIDGE use`: the kernel creates the entry if
+ * needed and starts resolving it (ARP / neighbour solicitation), without
+ * podwall sending any traffic itself; the answer fills the neighbour table
+ * and teaches the bridge FDB the pod's port, and its NEIGH event resolves
+ * the pod. */
+static int solicit_one(struct pw_nl *nl, const union pw_addr *a, uint32_t bridge)
+{
+	static const uint8_t v4pre[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	int v4 = !memcmp(a->b, v4pre, sizeof(v4pre));
+	struct ndmsg nd = { .ndm_family = v4 ? AF_INET : AF_INET6,
+			    .ndm_ifindex = (int)bridge,
+			    .ndm_state = NUD_NONE,
+			    .ndm_flags = NTF_USE };
+	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE);
+	int err;
+
+	if (!m)
+		return -ENOMEM;
+	err = nlmsg_append(m, &nd, sizeof(nd), NLMSG_ALIGNTO);
+	if (!err)
+		err = nla_put(m, NDA_DST, v4 ? 4 : 16, v4 ? &a->b[12] : a->b);
+	if (!err)
+		err = nl_send_sync(nl->q, m); /* frees m */
+	else
+		nlmsg_free(m);
+	if (!err)
+		nl->solicits++;
+	return err < 0 ? nle_to_errno(err) : 0;
+}
+
+static struct solicit *solicit_slot(struct pw_nl *nl, const union pw_addr *a)
+{
+	for (size_t i = 0; i < nl->n_sol; i++)
+		if (!memcmp(&nl->sol[i].a, a, sizeof(*a)))
+			return &nl->sol[i];
+	if (nl->n_sol == nl->cap_sol) {
+		size_t cap = nl->cap_sol ? nl->cap_sol * 2 : 16;
+		struct solicit *ns = realloc(nl->sol, cap * sizeof(*ns));
+
+		if (!ns)
+			return NULL;
+		nl->sol = ns;
+		nl->cap_sol = cap;
+	}
+	memset(&nl->sol[nl->n_sol], 0, sizeof(nl->sol[0]));
+	nl->sol[nl->n_sol].a = *a;
+	return &nl->sol[nl->n_sol++];
+}
+
+/*
+ * Addresses nothing resolved that lie in a bridge's subnet may be local pods
+ * that have not talked yet: ask the kernel to resolve them (backoff per
+ * address).  Forget the addresses that are no longer candidates.
+ */
+static void solicit_silent(struct pw_nl *nl, struct nl_cache *links, const union pw_addr *addrs,
+			   const uint32_t *ifx, size_t n)
+{
+	struct brnet *br = NULL;
+	size_t nbr = 0;
+	uint64_t now = mono_ns();
+
+	for (size_t i = 0; i < nl->n_sol; i++)
+		nl->sol[i].seen = 0;
+	if (bridge_nets(nl, links, &br, &nbr) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			struct solicit *s;
+			size_t b;
+
+			if (ifx[i])
+				continue;
+			for (b = 0; b < nbr; b++)
+				if (in_prefix(&br[b].a, br[b].plen, &addrs[i]) &&
+				    memcmp(&br[b].a, &addrs[i], sizeof(addrs[i])))
+					break;
+			if (b == nbr)
+				continue;
+			s = solicit_slot(nl, &addrs[i]);
+			if (!s)
+				break;
+			s->seen = 1;
+			if (now < s->next_ns)
+				continue;
+			if (solicit_one(nl, &addrs[i], br[b].bridge) == 0) {
+				s->next_ns = now + (1000000000ull << (s->tries < 6 ? s->tries : 6));
+				s->tries++;
+			}
+		}
+	}
+	free(br);
+	for (size_t i = 0; i < nl->n_sol;) {
+		if (!nl->sol[i].seen)
+			nl->sol[i] = nl->sol[--nl->n_sol];
+		else
+			i++;
+	}
+}
+
+uint64_t pw_nl_solicits(const struct pw_nl *nl)
+{
+	return nl->solicits;
+}
+
 int pw_nl_resolve(struct pw_nl *nl, const union pw_addr *addrs, const char *const *ifnames,
 		  size_t n, uint32_t *ret_ifindex, enum pw_nl_how *ret_how)
 {
@@ -470,6 +669,7 @@ int pw_nl_resolve(struct pw_nl *nl, const union pw_addr *addrs, const char *cons
 		if (ret_how)
 			ret_how[i] = how;
 	}
+	solicit_silent(nl, links, addrs, ret_ifindex, n);
 out:
 	amap_free(&routed);
 	amap_free(&bridged);

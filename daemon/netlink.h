@@ -10,8 +10,14 @@
  *  (c) bridged: a neighbour entry for the address on a bridge (cni0,
  *      docker0) gives its MAC, and the bridge FDB maps the MAC to the
  *      bridge port, which must be a veth.
- * An address none of these resolves is a remote pod (or a local pod that
- * has not talked yet on a bridge: its neighbour event resolves it later).
+ * An address none of these resolves is a remote pod, or a local pod on a
+ * bridge that has not talked yet: for an address in the subnet of a
+ * bridge's address, pw_nl_resolve() asks the kernel to resolve it
+ * (RTM_NEWNEIGH with NTF_USE, as `ip neigh replace ADDR dev BR use`: an
+ * ARP / neighbour solicitation, no application traffic), so the answer
+ * creates the neighbour entry and the FDB entry and its NEIGH event
+ * resolves the pod.  Per address with backoff (1 s doubling to 64 s),
+ * reset by any link event (a new bridge port may be that pod).
  * Every resolution dumps the kernel tables afresh (links, routes,
  * neighbours, FDB): no long-lived libnl cache is trusted to be complete.
  *
@@ -49,6 +55,11 @@ enum pw_nl_how {
 	PW_NL_ANNOTATION,
 	PW_NL_ROUTE_VETH,
 	PW_NL_BRIDGE_FDB,
+	/* was PW_NL_BRIDGE_FDB, its neighbour or FDB entry is gone (a bridge
+	 * whose MAC changed flushes its neighbours; FDB entries age out) while
+	 * its veth is still there: kept attached, being re-resolved
+	 * (daemon/dataplane.c) */
+	PW_NL_BRIDGE_KEPT,
 };
 
 struct pw_nl;
@@ -70,6 +81,9 @@ int pw_nl_process(struct pw_nl *nl, struct pw_nl_changes *ret);
  */
 int pw_nl_resolve(struct pw_nl *nl, const union pw_addr *addrs, const char *const *ifnames,
 		  size_t n, uint32_t *ret_ifindex, enum pw_nl_how *ret_how);
+
+/* How many resolution requests (NTF_USE) were sent so far. */
+uint64_t pw_nl_solicits(const struct pw_nl *nl);
 
 /* Every address of every interface of this network namespace; *ret is
  * malloc()ed. */

@@ -281,11 +281,103 @@ static void test_attach_reattach_events_uninstall(void **state)
 	assert_int_equal(sh("ip link show dkA0 | grep -q xdp"), 256);
 }
 
+/* A silent pod in a bridge's subnet: the resolution asks the kernel to
+ * resolve it (a neighbour entry appears, no traffic of ours), once per
+ * backoff period; an address outside every bridge subnet is not asked. */
+static void test_solicit_silent_bridged(void **state)
+{
+	(void)state;
+	struct pw_nl *nl;
+	union pw_addr a[2] = { v4(0x0a4e0006), v4(0x0a500006) }; /* 10.78.0.6, 10.80.0.6 */
+	uint32_t ifx[2];
+
+	DK_SKIP_UNLESS_READY();
+	assert_int_equal(pw_nl_open(0, &nl), 0);
+	assert_int_equal(sh("ip neigh show 10.78.0.6 dev dkbr | grep -q ."), 256);
+	assert_int_equal(pw_nl_resolve(nl, a, NULL, 2, ifx, NULL), 0);
+	assert_int_equal(ifx[0], 0);
+	assert_int_equal(ifx[1], 0);
+	assert_int_equal(pw_nl_solicits(nl), 1);
+	/* the kernel is resolving it now */
+	assert_int_equal(sh("ip neigh show 10.78.0.6 dev dkbr | grep -q ."), 0);
+	assert_int_equal(sh("ip neigh show 10.80.0.6 | grep -q ."), 256);
+	/* backoff: not asked again right away */
+	assert_int_equal(pw_nl_resolve(nl, a, NULL, 2, ifx, NULL), 0);
+	assert_int_equal(pw_nl_solicits(nl), 1);
+	pw_nl_close(nl);
+	sh("ip neigh del 10.78.0.6 dev dkbr 2>/dev/null");
+}
+
+/* A bridged pod whose neighbour entry vanished stays attached while its
+ * veth exists; --node-name keeps pods of other nodes from being local. */
+static void test_bridged_kept_and_node_name(void **state)
+{
+	(void)state;
+	char dir[128];
+	struct pw_dp *dp;
+	struct pw_image img;
+	struct pw_img_ep eps[2];
+	struct pw_img_pod pods[2];
+	uint32_t addrs[2] = { 0x0a4d0001, 0x0a4e0005 }; /* routed a, bridged b */
+	int a0, b0, changed = 0;
+	__u32 id;
+	json_t *st;
+
+	DK_SKIP_UNLESS_READY();
+	dk_bpffs_name(dir, sizeof(dir), "kept");
+	struct pw_dp_opts o = { .bpffs = dir,
+				.tc_obj_path = dk_objs.tc,
+				.xdp_obj_path = dk_objs.xdp,
+				.log = quiet,
+				.node_name = "node-1" };
+	a0 = if_nametoindex("dkA0");
+	b0 = if_nametoindex("dkB0");
+	one_pod_image(&img, eps, pods, 2, addrs);
+	pods[0].node_name = "node-2"; /* a: scheduled elsewhere */
+	pods[1].node_name = "node-1";
+	assert_int_equal(pw_dp_open(&o, &dp), 0);
+	assert_int_equal(pw_dp_apply(dp, &img), 0);
+	assert_int_equal(pw_attach_query(a0, PW_ATT_TC_EGRESS, &id), 0);
+	assert_int_equal(id, 0); /* routed to a veth here, but not this node's pod */
+	assert_int_equal(pw_attach_query(b0, PW_ATT_TC_EGRESS, &id), 0);
+	assert_true(id != 0);
+
+	/* b's neighbour entry goes (a bridge MAC change flushes them) */
+	assert_int_equal(sh("ip neigh del 10.78.0.5 dev dkbr"), 0);
+	for (int i = 0; i < 20; i++) {
+		struct timespec ts = { 0, 2000000 };
+
+		assert_int_equal(pw_dp_on_netlink(dp, &changed), 0);
+		nanosleep(&ts, NULL);
+	}
+	assert_int_equal(pw_attach_query(b0, PW_ATT_TC_EGRESS, &id), 0);
+	assert_true(id != 0); /* still attached */
+	assert_int_equal(pw_dp_status(dp, &st), 0);
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(st, "interfaces"), 0), "how")),
+			    "bridge-kept");
+	assert_true(json_integer_value(json_object_get(st, "neighbour_solicits")) >= 1);
+	json_decref(st);
+
+	/* without --node-name a is local as well */
+	pw_dp_close(dp);
+	o.node_name = NULL;
+	assert_int_equal(pw_dp_open(&o, &dp), 0);
+	assert_int_equal(pw_dp_apply(dp, &img), 0);
+	assert_int_equal(pw_attach_query(a0, PW_ATT_TC_EGRESS, &id), 0);
+	assert_true(id != 0);
+	pw_dp_close(dp);
+	assert_int_equal(pw_dp_uninstall(dir, quiet), 0);
+	sh("ip neigh replace 10.78.0.5 lladdr 02:00:00:00:78:05 dev dkbr nud permanent");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_discovery_routed_bridged_annotation),
 		cmocka_unit_test(test_attach_reattach_events_uninstall),
+		cmocka_unit_test(test_solicit_silent_bridged),
+		cmocka_unit_test(test_bridged_kept_and_node_name),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

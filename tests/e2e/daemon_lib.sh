@@ -8,7 +8,8 @@
 #   pod_add NAME IP [attach]     pod netns $PW_PREFIX-NAME with eth0=IP; its
 #                                host veth h-NAME in $NODE; with attach=0
 #                                the host side is left unrouted/unbridged
-#   pod_attach NAME              route (routed) or enslave (bridged) it now
+#   pod_attach NAME [quiet]      route (routed) or enslave (bridged) it now;
+#                                quiet: a bridged pod that never talks
 #   pod_serve NAME PORT[/udp]... start pwt_net serve in the pod
 #   probe SRC DST PORT PROTO     0 if SRC reaches DST:PORT/PROTO
 #   daemon_start [ARGS...]       podwalld in $NODE; pid in $PWD_PID
@@ -59,9 +60,10 @@ pod_add() {
 }
 
 pod_attach() {
-	local name=$1
+	local name=$1 quiet=${2:-}
 	if [ "$PW_TOPO" = bridge ]; then
 		ns_ip "$NODE" link set "h-$name" master br0
+		[ "$quiet" = quiet ] && return 0
 		# a pod that talked once is in the node's neighbour table and the FDB
 		# (the first port of a bridge may lose the first ARP: retry, bounded)
 		local i

@@ -76,6 +76,29 @@ roundtrip() { # TOPOLOGY
 	else
 		fail "lab_probe_text_$topo" "$(tail -2 "$PW_TMP/probe.txt")"
 	fi
+	# a port without a server: refused (reachable), not blocked, and no
+	# disagreement with the (allowing) prediction
+	if "$CTL" -j lab probe --name "$n" --ports 82/tcp >"$PW_TMP/refused.json" 2>"$PW_TMP/probe.err" &&
+		python3 - "$PW_TMP/refused.json" 2>"$PW_TMP/check.err" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert len(d) >= 6, d
+for x in d:
+    assert x["result"] == "refused", x
+    assert x["observed"] is False and x["reachable"] is True, x
+    assert x["predicted"] in (True, None), x
+PY
+	then
+		pass "lab_probe_refused_json_$topo"
+	else
+		fail "lab_probe_refused_json_$topo" "$(tail -2 "$PW_TMP/probe.err" "$PW_TMP/check.err" | tr '\n' ' ')"
+	fi
+	if "$CTL" lab probe --name "$n" --ports 82/tcp >"$PW_TMP/refused.txt" &&
+		grep -q "probes: 0 connected, [0-9]* refused, 0 blocked; 0 differ" "$PW_TMP/refused.txt"; then
+		pass "lab_probe_refused_text_$topo"
+	else
+		fail "lab_probe_refused_text_$topo" "$(tail -1 "$PW_TMP/refused.txt")"
+	fi
 	"$CTL" lab up "$DATA" --name "$n" --no-daemon >/dev/null 2>&1
 	[ $? -eq 1 ] && pass "lab_up_twice_refused_$topo" || fail "lab_up_twice_refused_$topo" "second up did not fail with 1"
 	"$CTL" lab down --name "$n" >/dev/null 2>&1 || fail "lab_down_$topo" "exit status $?"

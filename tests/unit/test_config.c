@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -218,8 +219,70 @@ static void test_pidfile(void **state)
 	(void)state;
 	assert_int_equal(parse(&c, ARGC("--uninstall"), ARGV("--uninstall"), NULL), 0);
 	assert_int_equal(pw_config_pidfile(&c, buf, sizeof(buf)), 0);
-	assert_string_equal(buf, "/run/podwall/podwalld.pid");
+	assert_string_equal(buf, "/run/podwall/podwalld.sock.pid");
 	pw_config_free(&c);
+	/* Two daemons sharing a socket directory get two pid files. */
+	assert_int_equal(parse(&c, ARGC("--uninstall", "--socket", "/run/podwall/b.sock"),
+			       ARGV("--uninstall", "--socket", "/run/podwall/b.sock"), NULL),
+			 0);
+	assert_int_equal(pw_config_pidfile(&c, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "/run/podwall/b.sock.pid");
+	pw_config_free(&c);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void test_find_daemon(void **state)
+{
+	char dir[] = "/tmp/pwcfgtestXXXXXX", sock[256], p1[300], p2[300], p3[300], buf[300];
+	struct pw_config c;
+	int pid = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/podwalld.sock", dir);
+	snprintf(p1, sizeof(p1), "%s/a.sock.pid", dir);
+	snprintf(p2, sizeof(p2), "%s/b.sock.pid", dir);
+	snprintf(p3, sizeof(p3), "%s/podwalld.sock.pid", dir);
+	write_file(p1, "1234\n/sys/fs/bpf/one\n");
+	write_file(p2, "2345\n/sys/fs/bpf/two\n");
+	/* Found by scanning (uninstall without the daemon's --socket). */
+	assert_int_equal(parse(&c, ARGC("--uninstall", "--socket", sock, "--bpffs", "/sys/fs/bpf/two"),
+			       ARGV("--uninstall", "--socket", sock, "--bpffs", "/sys/fs/bpf/two"),
+			       NULL),
+			 0);
+	assert_int_equal(pw_config_find_daemon(&c, buf, sizeof(buf), &pid), 0);
+	assert_string_equal(buf, p2);
+	assert_int_equal(pid, 2345);
+	pw_config_free(&c);
+	/* Our own socket's pid file first. */
+	write_file(p3, "3456\n/sys/fs/bpf/one\n");
+	assert_int_equal(parse(&c, ARGC("--uninstall", "--socket", sock, "--bpffs", "/sys/fs/bpf/one"),
+			       ARGV("--uninstall", "--socket", sock, "--bpffs", "/sys/fs/bpf/one"),
+			       NULL),
+			 0);
+	assert_int_equal(pw_config_find_daemon(&c, buf, sizeof(buf), &pid), 0);
+	assert_string_equal(buf, p3);
+	assert_int_equal(pid, 3456);
+	pw_config_free(&c);
+	/* No daemon for this bpffs. */
+	assert_int_equal(parse(&c, ARGC("--uninstall", "--socket", sock, "--bpffs", "/sys/fs/bpf/x"),
+			       ARGV("--uninstall", "--socket", sock, "--bpffs", "/sys/fs/bpf/x"),
+			       NULL),
+			 0);
+	assert_int_equal(pw_config_find_daemon(&c, buf, sizeof(buf), &pid), -ENOENT);
+	pw_config_free(&c);
+	unlink(p1);
+	unlink(p2);
+	unlink(p3);
+	rmdir(dir);
 }
 
 static void test_usage_lists_every_option(void **state)
@@ -256,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_prefix),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_pidfile),
+		cmocka_unit_test(test_find_daemon),
 		cmocka_unit_test(test_usage_lists_every_option),
 	};
 
