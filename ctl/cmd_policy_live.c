@@ -47,7 +47,7 @@ static void print_policies(const json_t *reply)
 		pw_table_cell(t, NULL, "%s", types ? b : "-");
 		pw_table_cell(t, NULL, "%lld", pw_jint(e, "ingress_rules", 0));
 		pw_table_cell(t, NULL, "%lld", pw_jint(e, "egress_rules", 0));
-		pw_table_cell(t, NULL, "%lld pods", pw_jint(e, "selected", pw_jint(e, "n_selected", 0)));
+		pw_table_cell(t, NULL, "%lld pods", pw_jint(e, "selected_pods", pw_jint(e, "selected", 0)));
 		pw_table_cell(t, NULL, "%lld", pw_jint(e, "entries", pw_jint(e, "n_entries", 0)));
 		pw_table_cell(t, json_is_true(json_object_get(e, "audit")) ? PW_C_YELLOW : NULL, "%s",
 			      json_is_true(json_object_get(e, "audit")) ? "audit" : "enforce");

@@ -55,6 +55,9 @@ run "$CTL" lab up "$EX" --name "$LAB" || exit 1
 step "endpoints as podwalld sees them"
 run ctl endpoint list
 
+step "policies in force, as compiled"
+run ctl policy list
+
 ip_of() { # NS/POD -> first IPv4 address, from the daemon
 	ctl -j endpoint list | python3 -c '
 import json, sys
