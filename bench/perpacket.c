@@ -123,7 +123,7 @@ static int fill(struct pwt *t, unsigned int entries, unsigned int *ret_nsets,
 				    1 + (i % PW_MAX_LOCAL_EPS),
 				    1 + (i % nsets),
 				    0,
-				    PW_SET_PEER,
+				    PW_SET_PEER | PW_SET_NO_PORT0_ALL,
 				    0 };
 
 		addr_of(a, sizeof(a), 1, i);
