@@ -150,17 +150,26 @@ struct pw_dreq {
 	__u8 proto;
 };
 
-__noinline int pw_decide_g(const struct pw_dreq *q, struct pw_side *ret)
+/* The decision, and the peer's endpoint if it was looked up (PW_PEER_*). */
+struct pw_dres {
+	struct pw_side s;
+	struct pw_endpoint peer;
+	__u32 peer_state;
+};
+
+__noinline int pw_decide_g(const struct pw_dreq *q, struct pw_dres *r)
 {
-	if (!q || !ret)
+	if (!q || !r)
 		return 0;
-	pw_decide_local(q->slot, q->state_flags, &q->ep, q->dir, &q->peer, q->proto, q->port, ret);
+	pw_decide_local(q->slot, q->state_flags, &q->ep, q->dir, &q->peer, q->proto, q->port,
+			&r->s, &r->peer, &r->peer_state);
 	return 0;
 }
 
-static __always_inline void pw_decide(__u32 slot, __u32 state_flags, const struct pw_endpoint *ep,
-				      __u8 dir, const union pw_addr *peer, __u8 proto, __u16 port,
-				      struct pw_side *ret)
+static __always_inline void pw_decide_r(__u32 slot, __u32 state_flags,
+					const struct pw_endpoint *ep, __u8 dir,
+					const union pw_addr *peer, __u8 proto, __u16 port,
+					struct pw_dres *r)
 {
 	struct pw_dreq q;
 
@@ -171,8 +180,18 @@ static __always_inline void pw_decide(__u32 slot, __u32 state_flags, const struc
 	q.port = port;
 	q.dir = dir;
 	q.proto = proto;
-	__builtin_memset(ret, 0, sizeof(*ret));
-	pw_decide_g(&q, ret);
+	__builtin_memset(r, 0, sizeof(*r));
+	pw_decide_g(&q, r);
+}
+
+static __always_inline void pw_decide(__u32 slot, __u32 state_flags, const struct pw_endpoint *ep,
+				      __u8 dir, const union pw_addr *peer, __u8 proto, __u16 port,
+				      struct pw_side *ret)
+{
+	struct pw_dres r;
+
+	pw_decide_r(slot, state_flags, ep, dir, peer, proto, port, &r);
+	*ret = r.s;
 }
 
 static __always_inline __u64 pw_now(struct pw_env *e)
@@ -411,23 +430,35 @@ static __always_inline int pw_pod_hook(struct pw_ctx *c)
 		if (s.reason == PW_ALLOW_DEFERRED)
 			ctflags |= PW_CT_F_DEFERRED;
 	} else {
-		pw_decide(e.slot, e.flags, lep, PW_DIR_INGRESS, &p.src, p.proto, p.dport, &s);
+		struct pw_dres dr;
+
+		pw_decide_r(e.slot, e.flags, lep, PW_DIR_INGRESS, &p.src, p.proto, p.dport, &dr);
+		s = dr.s;
 		pw_side_allow(&s2, PW_DIR_EGRESS);
 		/* A local source's egress not decided at its own veth (the
 		 * destination was a service address there): decide it here,
-		 * where the real destination is visible. */
-		if (s.verdict != PW_VERDICT_DROP) {
+		 * where the real destination is visible.  The source's endpoint
+		 * is looked up only if the decision above did not. */
+		if (s.verdict != PW_VERDICT_DROP && dr.peer_state == PW_PEER_UNKNOWN) {
 			sep = pw_ep_lookup(e.slot, &p.src);
-			if (sep && (sep->flags & PW_EP_LOCAL) && sep->set_id[PW_DIR_EGRESS]) {
-				struct pw_ct_key fk = k;
+			if (sep) {
+				dr.peer = *sep;
+				dr.peer_state = PW_PEER_EP;
+			}
+		}
+		if (s.verdict != PW_VERDICT_DROP && dr.peer_state == PW_PEER_EP &&
+		    (dr.peer.flags & PW_EP_LOCAL) && dr.peer.set_id[PW_DIR_EGRESS]) {
+			struct pw_ct_key fk = k;
 
-				fk.hook = PW_HOOK_FROM_POD;
-				if (!bpf_map_lookup_elem(&pw_ct_v1, &fk)) {
-					pw_decide(e.slot, e.flags, sep, PW_DIR_EGRESS, &p.dst,
-							p.proto, p.dport, &s2);
-					ep_id2 = sep->ep_id;
-					ctflags |= PW_CT_F_EGRESS_TOO;
-				}
+			fk.hook = PW_HOOK_FROM_POD;
+			if (!bpf_map_lookup_elem(&pw_ct_v1, &fk)) {
+				/* dr is reused (stack): the source's value is copied
+				 * into the request before dr is overwritten. */
+				ep_id2 = dr.peer.ep_id;
+				pw_decide_r(e.slot, e.flags, &dr.peer, PW_DIR_EGRESS, &p.dst,
+					    p.proto, p.dport, &dr);
+				s2 = dr.s;
+				ctflags |= PW_CT_F_EGRESS_TOO;
 			}
 		}
 	}
