@@ -297,14 +297,16 @@ static int pw_fill_slot(struct pw *pw, uint32_t slot, uint32_t ifindex, uint32_t
 	struct pw_pol_val pv = {};
 	int err;
 
-	/* the sending pod: local, egress-isolated by set 1 */
+	/* the sending pod: local, egress-isolated by set 1.  Hints: PEER and
+	 * ANY (every lookup the order allows, also in deny mode where no ANY
+	 * entry exists), NO_PORT0 as the compiler sets it (no port-0 entry). */
 	addr4(&ek.addr, POD_ADDR);
 	ev.identity = POD_ID;
 	ev.ifindex = ifindex;
 	ev.flags = PW_EP_LOCAL;
 	ev.ep_id = 1;
 	ev.set_id[PW_DIR_EGRESS] = SET_EGRESS;
-	ev.set_flags[PW_DIR_EGRESS] = PW_SET_PEER | PW_SET_ANY;
+	ev.set_flags[PW_DIR_EGRESS] = PW_SET_PEER | PW_SET_ANY | PW_SET_NO_PORT0_ALL;
 	if ((err = bpf_map_update_elem(pw->ep, &ek, &ev, BPF_ANY)))
 		return err;
 	/* destinations: pods, ingress-isolated by set 2 (local ones for the
@@ -317,7 +319,7 @@ static int pw_fill_slot(struct pw *pw, uint32_t slot, uint32_t ifindex, uint32_t
 		ev.ifindex = o.uplink ? 999999 : 0;
 		ev.ep_id = o.uplink ? 2 + i % (PW_MAX_LOCAL_EPS - 2) : 0;
 		ev.set_id[PW_DIR_INGRESS] = SET_INGRESS;
-		ev.set_flags[PW_DIR_INGRESS] = PW_SET_PEER | PW_SET_ANY;
+		ev.set_flags[PW_DIR_INGRESS] = PW_SET_PEER | PW_SET_ANY | PW_SET_NO_PORT0_ALL;
 		if ((err = bpf_map_update_elem(pw->ep, &ek, &ev, BPF_ANY)))
 			return err;
 	}

@@ -6,6 +6,7 @@
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#define PW_CTX_XDP 1
 #include "lib/hooks.h"
 
 SEC("xdp")

@@ -73,6 +73,12 @@ struct pw_loader {
 	char dir[PATH_MAX];
 	int lock_fd;
 	struct bpf_object *objs[PW_MAX_OBJS];
+	/* Programs re-adopted from their pins (reused): names and fds. */
+	char prog_names[PW_MAX_PROGS][BPF_OBJ_NAME_LEN * 4];
+	int prog_fds[PW_MAX_PROGS];
+	int nprogs;
+	int reused;
+	char build_id[32]; /* "build-<hash of the objects' bytes>" */
 	int map_fds[PW_MAP__COUNT];
 	__u32 map_max[PW_MAP__COUNT];
 	struct pw_state *state;
@@ -486,6 +492,215 @@ static int map_state(struct pw_loader *l)
 	return 0;
 }
 
+/* ---- build identity and program re-adoption ----
+ *
+ * Verifying the programs costs far more than everything else a start does.
+ * A fresh load pins the programs and then records which build they came
+ * from as an empty directory DIR/build-<hash> (bpffs holds no regular
+ * files), the hash being FNV-1a 64 over the bytes of the objects.  A start
+ * of the same build that finds the marker, every program pin and every
+ * map pin re-adopts the pinned programs instead of loading them again.
+ */
+#define PW_MAX_OBJ_BYTES (64u << 20)
+
+static __u64 fnv1a(__u64 h, const void *buf, size_t n)
+{
+	const unsigned char *b = buf;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+/* Hash one object: the ELF file at path, or the built-in skeleton. */
+static int hash_object(const char *path, int xdp, __u64 *h)
+{
+	const void *buf = NULL;
+	size_t sz = 0;
+
+	if (path) {
+		char chunk[65536];
+		size_t total = 0;
+		ssize_t n;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			return -errno;
+		while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+			total += (size_t)n;
+			if (total > PW_MAX_OBJ_BYTES) {
+				close(fd);
+				return -EFBIG;
+			}
+			*h = fnv1a(*h, chunk, (size_t)n);
+		}
+		close(fd);
+		return n < 0 ? -EIO : 0;
+	}
+#ifdef PW_HAVE_TC_SKEL
+	if (!xdp)
+		buf = podwall_tc__elf_bytes(&sz);
+#endif
+#ifdef PW_HAVE_XDP_SKEL
+	if (xdp)
+		buf = podwall_xdp__elf_bytes(&sz);
+#endif
+	if (!buf)
+		return -ENOENT;
+	*h = fnv1a(*h, buf, sz);
+	return 0;
+}
+
+static int build_identity(struct pw_loader *l, const struct pw_loader_opts *opts)
+{
+	__u64 h = 0xcbf29ce484222325ull;
+	int err;
+
+	err = hash_object(opts->tc_obj_path, 0, &h);
+	if (!err && !opts->no_xdp)
+		err = hash_object(opts->xdp_obj_path, 1, &h);
+	if (err)
+		return err;
+	h = fnv1a(h, opts->no_xdp ? "no-xdp" : "xdp", opts->no_xdp ? 6 : 3);
+	snprintf(l->build_id, sizeof(l->build_id), "build-%016llx", (unsigned long long)h);
+	return 0;
+}
+
+/* Remove every build marker (before the programs' pins change). */
+static int remove_markers(struct pw_loader *l)
+{
+	DIR *d = opendir(l->dir);
+	struct dirent *de;
+	int err = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+
+		if (strncmp(de->d_name, "build-", 6))
+			continue;
+		if (path_join(path, sizeof(path), l->dir, de->d_name) ||
+		    (rmdir(path) && errno != ENOENT)) {
+			err = -errno;
+			break;
+		}
+	}
+	closedir(d);
+	return err;
+}
+
+static int write_marker(struct pw_loader *l)
+{
+	char path[PATH_MAX];
+	int err = path_join(path, sizeof(path), l->dir, l->build_id);
+
+	if (err)
+		return err;
+	if (mkdir(path, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int pin_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+/*
+ * Re-adopt the pinned programs of this very build.  Returns 0 when every
+ * program was taken from its pin, 1 when they must be loaded (no marker of
+ * this build, a pin missing or not what it should be), or -errno.
+ */
+static int try_reuse(struct pw_loader *l)
+{
+	char path[PATH_MAX];
+	int err;
+
+	err = path_join(path, sizeof(path), l->dir, l->build_id);
+	if (err)
+		return err;
+	if (l->migrated || !pin_exists(path))
+		return 1;
+	for (int o = 0; o < PW_MAX_OBJS; o++) {
+		struct bpf_program *prog;
+		struct bpf_map *map;
+
+		if (!l->objs[o])
+			continue;
+		bpf_object__for_each_map (map, l->objs[o]) {
+			if (!bpf_map__is_internal(map) &&
+			    (!bpf_map__pin_path(map) || !pin_exists(bpf_map__pin_path(map))))
+				return 1;
+		}
+		bpf_object__for_each_program (prog, l->objs[o]) {
+			struct bpf_prog_info info = {};
+			__u32 len = sizeof(info);
+			char dir[PATH_MAX];
+			const char *name = bpf_program__name(prog);
+			int fd;
+
+			if (l->nprogs >= PW_MAX_PROGS || strlen(name) >= sizeof(l->prog_names[0]))
+				return -E2BIG;
+			err = path_join(dir, sizeof(dir), l->dir, "progs");
+			if (!err)
+				err = path_join(path, sizeof(path), dir, name);
+			if (err)
+				return err;
+			fd = bpf_obj_get(path);
+			if (fd < 0)
+				return errno == ENOENT ? 1 : -errno;
+			/* The kernel keeps the first BPF_OBJ_NAME_LEN - 1 bytes. */
+			if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
+			    info.type != (__u32)bpf_program__type(prog) ||
+			    strncmp(info.name, name, BPF_OBJ_NAME_LEN - 1)) {
+				close(fd);
+				return 1;
+			}
+			strcpy(l->prog_names[l->nprogs], name);
+			l->prog_fds[l->nprogs++] = fd;
+		}
+	}
+	return 0;
+}
+
+static void drop_reused(struct pw_loader *l)
+{
+	for (int i = 0; i < l->nprogs; i++)
+		close(l->prog_fds[i]);
+	l->nprogs = 0;
+}
+
+/* The maps of re-adopted programs: their pins. */
+static int collect_pinned_maps(struct pw_loader *l)
+{
+	for (int o = 0; o < PW_MAX_OBJS; o++) {
+		struct bpf_map *map;
+
+		if (!l->objs[o])
+			continue;
+		bpf_object__for_each_map (map, l->objs[o]) {
+			struct bpf_map_info info = {};
+			__u32 len = sizeof(info);
+			int id = map_id_by_name(bpf_map__name(map));
+
+			if (id < 0 || l->map_fds[id] >= 0 || bpf_map__is_internal(map))
+				continue;
+			l->map_fds[id] = bpf_obj_get(bpf_map__pin_path(map));
+			if (l->map_fds[id] < 0)
+				return -errno;
+			if (bpf_obj_get_info_by_fd(l->map_fds[id], &info, &len))
+				return -errno;
+			l->map_max[id] = info.max_entries;
+		}
+	}
+	return 0;
+}
+
 int pw_loader_open(const struct pw_loader_opts *opts, struct pw_loader **ret)
 {
 	struct pw_loader *l;
@@ -520,6 +735,11 @@ int pw_loader_open(const struct pw_loader_opts *opts, struct pw_loader **ret)
 	err = check_abi(l);
 	if (err)
 		goto fail;
+	err = build_identity(l, opts);
+	if (err) {
+		LOG(l, PW_DLOG_ERR, "cannot read the BPF objects: %s", strerror(-err));
+		goto fail;
+	}
 
 	paths[0] = opts->tc_obj_path;
 	paths[1] = opts->xdp_obj_path;
@@ -533,23 +753,48 @@ int pw_loader_open(const struct pw_loader_opts *opts, struct pw_loader **ret)
 		if (err)
 			goto fail;
 	}
-	/* Load only after every pin was checked: a refusal changes nothing. */
-	for (int o = 0; o < PW_MAX_OBJS; o++) {
-		if (!l->objs[o])
-			continue;
-		err = bpf_object__load(l->objs[o]);
-		if (err) {
-			LOG(l, PW_DLOG_ERR, "cannot load BPF object %s: %s",
-			    bpf_object__name(l->objs[o]), strerror(-err));
+	/* The same build's programs, pinned: no load, no verification. */
+	err = try_reuse(l);
+	if (err < 0)
+		goto fail;
+	if (err == 0) {
+		l->reused = 1;
+		err = collect_pinned_maps(l);
+		if (err)
 			goto fail;
+		LOG(l, PW_DLOG_INFO, "re-adopted the pinned programs of this build (%s)",
+		    l->build_id);
+	} else {
+		drop_reused(l);
+		/* Load only after every pin was checked: a refusal changes nothing. */
+		for (int o = 0; o < PW_MAX_OBJS; o++) {
+			if (!l->objs[o])
+				continue;
+			err = bpf_object__load(l->objs[o]);
+			if (err) {
+				LOG(l, PW_DLOG_ERR, "cannot load BPF object %s: %s",
+				    bpf_object__name(l->objs[o]), strerror(-err));
+				goto fail;
+			}
 		}
-		err = pin_programs(l, l->objs[o]);
+		/* No marker while the program pins change. */
+		err = remove_markers(l);
+		if (err)
+			goto fail;
+		for (int o = 0; o < PW_MAX_OBJS; o++) {
+			if (!l->objs[o])
+				continue;
+			err = pin_programs(l, l->objs[o]);
+			if (err)
+				goto fail;
+		}
+		err = write_marker(l);
+		if (err)
+			goto fail;
+		err = collect_maps(l);
 		if (err)
 			goto fail;
 	}
-	err = collect_maps(l);
-	if (err)
-		goto fail;
 	err = open_attach_record(l);
 	if (err)
 		goto fail;
@@ -572,6 +817,7 @@ void pw_loader_close(struct pw_loader *l)
 	for (int i = 0; i < PW_MAP__COUNT; i++)
 		if (l->map_fds[i] >= 0)
 			close(l->map_fds[i]);
+	drop_reused(l);
 	for (int o = 0; o < PW_MAX_OBJS; o++)
 		bpf_object__close(l->objs[o]);
 	if (l->lock_fd >= 0)
@@ -595,6 +841,12 @@ uint32_t pw_loader_map_max(const struct pw_loader *l, enum pw_map_id id)
 
 int pw_loader_prog_fd(const struct pw_loader *l, const char *name)
 {
+	if (l->reused) {
+		for (int i = 0; i < l->nprogs; i++)
+			if (!strcmp(l->prog_names[i], name))
+				return l->prog_fds[i];
+		return -ENOENT;
+	}
 	for (int o = 0; o < PW_MAX_OBJS; o++) {
 		struct bpf_program *p;
 
@@ -615,6 +867,11 @@ struct pw_state *pw_loader_state(const struct pw_loader *l)
 int pw_loader_adopted(const struct pw_loader *l)
 {
 	return l->adopted;
+}
+
+int pw_loader_reused(const struct pw_loader *l)
+{
+	return l->reused;
 }
 
 int pw_loader_migrated(const struct pw_loader *l)

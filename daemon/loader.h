@@ -20,9 +20,16 @@
  * version change: all pins) and their contents, conntrack included, are
  * lost.
  *
- * Programs are always loaded from this build and their pins replaced; tc
- * filters and XDP attachments hold their own references, so enforcement
- * does not depend on the daemon or on the program pins.
+ * Programs: a fresh load pins them under DIR/progs and then marks the
+ * directory with an empty directory DIR/build-<hash>, the hash (FNV-1a 64)
+ * of the bytes of the BPF objects (and whether xdp was loaded).  A start of
+ * the same build that finds its marker, every program pin (of the right
+ * type and name) and every map pin re-adopts the pinned programs with
+ * bpf_obj_get() and skips loading and verification; any other start loads
+ * this build's programs, replaces their pins and the marker (attach then
+ * replaces the tc filters with BPF_TC_F_REPLACE).  tc filters and XDP
+ * attachments hold their own references, so enforcement does not depend on
+ * the daemon or on the program pins.
  */
 #ifndef PODWALL_LOADER_H
 #define PODWALL_LOADER_H
@@ -98,6 +105,8 @@ struct pw_state *pw_loader_state(const struct pw_loader *l);
 
 /* 1 if pins were re-adopted (pw_state_v1 existed), 0 if created fresh. */
 int pw_loader_adopted(const struct pw_loader *l);
+/* 1 if the pinned programs of this same build were re-adopted (not loaded). */
+int pw_loader_reused(const struct pw_loader *l);
 /* 1 if a layout mismatch was migrated (contents such as conntrack lost). */
 int pw_loader_migrated(const struct pw_loader *l);
 

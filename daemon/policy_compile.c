@@ -22,6 +22,22 @@
 #include "hidx.h"
 #include "policy_compile.h"
 
+/* abi.h PW_SET_NO_PORT0_*: the hint cleared by a port-0 entry of a protocol
+ * class (the same mapping as decide.h's pw_no_port0_flag()). */
+static uint32_t no_port0_flag(uint8_t proto_class)
+{
+	switch (proto_class) {
+	case PW_PROTO_TCP:
+		return PW_SET_NO_PORT0_TCP;
+	case PW_PROTO_UDP:
+		return PW_SET_NO_PORT0_UDP;
+	case PW_PROTO_SCTP:
+		return PW_SET_NO_PORT0_SCTP;
+	default:
+		return PW_SET_NO_PORT0_OTHER;
+	}
+}
+
 /* ---- growable byte string ---- */
 
 struct buf {
@@ -1329,12 +1345,14 @@ int pw_compile(const struct pw_model *m, const struct pw_compile_opts *opts,
 	for (i = 0; i < c.n_sets; i++) {
 		struct setinfo *si = &c.sets[i];
 
-		si->flags = 0;
+		si->flags = PW_SET_NO_PORT0_ALL;
 	}
 	for (i = 0; i < img->n_pols; i++) {
 		struct setinfo *si = &c.sets[img->pols[i].key.set_id - 1];
 
 		si->flags |= img->pols[i].key.peer_id == PW_ID_ANY ? PW_SET_ANY : PW_SET_PEER;
+		if (img->pols[i].key.port == 0)
+			si->flags &= ~no_port0_flag(img->pols[i].key.proto);
 	}
 	for (i = 0; i < img->n_ranges; i++) {
 		struct setinfo *si = &c.sets[img->ranges[i].key.set_id - 1];

@@ -14,6 +14,7 @@
 #endif
 
 struct pw_ctx {
+	void *raw;     /* the program's context (struct __sk_buff / xdp_md) */
 	void *data;
 	void *data_end;
 	__u32 len;     /* wire length of the packet */
@@ -38,6 +39,7 @@ static __always_inline void pw_ctx_from_skb(struct pw_ctx *c, struct __sk_buff *
 	 * parser can look at (a no-op for the common fully linear skb). */
 	if (lin < skb->len && lin < PW_PULL_LEN)
 		bpf_skb_pull_data(skb, skb->len < PW_PULL_LEN ? skb->len : PW_PULL_LEN);
+	c->raw = skb;
 	c->data = (void *)(long)skb->data;
 	c->data_end = (void *)(long)skb->data_end;
 	c->len = skb->len;
@@ -47,6 +49,7 @@ static __always_inline void pw_ctx_from_skb(struct pw_ctx *c, struct __sk_buff *
 
 static __always_inline void pw_ctx_from_xdp(struct pw_ctx *c, struct xdp_md *xdp, __u8 hook)
 {
+	c->raw = xdp;
 	c->data = (void *)(long)xdp->data;
 	c->data_end = (void *)(long)xdp->data_end;
 	c->len = xdp->data_end - xdp->data;

@@ -13,12 +13,25 @@
 #define PW_EV_DEFAULT_BURST 1000
 #define PW_EV_MAX_RATE 100000000ull /* keeps tokens * ns far from overflow */
 
+/* What an event needs from the packet's context and the global state, as
+ * plain scalars (it is passed to a global subprogram, see hooks.h). */
+struct pw_evctx {
+	__u32 len;
+	__u32 ifindex;
+	__u32 rate;  /* pw_state.events_per_sec */
+	__u32 burst; /* pw_state.events_burst */
+	__u32 gen;
+	__u32 flags; /* pw_state.flags */
+	__u8 hook;
+	__u8 pad[3];
+};
+
 /* Take one token; returns 1 if the event may be sent. */
-static __always_inline int pw_rl_take(const struct pw_state *st, __u64 now)
+static __always_inline int pw_rl_take(const struct pw_evctx *x, __u64 now)
 {
 	struct pw_rl *rl;
 	__u32 zero = 0;
-	__u64 rate = st->events_per_sec, burst = st->events_burst, cap, elapsed;
+	__u64 rate = x->rate, burst = x->burst, cap, elapsed;
 
 	rl = bpf_map_lookup_elem(&pw_rl_v1, &zero);
 	if (!rl)
@@ -49,14 +62,16 @@ static __always_inline int pw_rl_take(const struct pw_state *st, __u64 now)
 	return 1;
 }
 
-static __always_inline void pw_event(const struct pw_state *st, const struct pw_ctx *c,
-				     const struct pw_pkt *p, __u8 type, __u8 verdict, __u8 reason,
-				     __u8 dir, __u32 ep_id, __u32 rule_id, __u32 gen)
+static __always_inline void pw_event(const struct pw_evctx *x, const struct pw_pkt *p, __u8 type,
+				     __u8 verdict, __u8 reason, __u8 dir, __u32 ep_id,
+				     __u32 rule_id)
 {
 	struct pw_event *e;
-	__u64 now = bpf_ktime_get_ns();
 
-	if (!pw_rl_take(st, now))
+	/* The bucket runs on the coarse clock (tick resolution, a fraction of
+	 * the cost of bpf_ktime_get_ns()): under a flood most drops find it
+	 * empty, and they should cost as little as possible. */
+	if (!pw_rl_take(x, bpf_ktime_get_coarse_ns()))
 		return;
 	e = bpf_ringbuf_reserve(&pw_events_v1, sizeof(*e), 0);
 	if (!e) {
@@ -68,22 +83,22 @@ static __always_inline void pw_event(const struct pw_state *st, const struct pw_
 			rl->suppressed++;
 		return;
 	}
-	e->ts_ns = now;
+	e->ts_ns = bpf_ktime_get_ns();
 	e->src = p->src;
 	e->dst = p->dst;
 	e->sport = p->sport;
 	e->dport = p->dport;
 	e->proto = p->proto;
-	e->hook = c->hook;
+	e->hook = x->hook;
 	e->type = type;
 	e->reason = reason;
 	e->verdict = verdict;
 	e->dir = dir;
-	e->len = c->len > 0xffff ? 0xffff : c->len;
-	e->ifindex = c->ifindex;
+	e->len = x->len > 0xffff ? 0xffff : x->len;
+	e->ifindex = x->ifindex;
 	e->ep_id = ep_id;
 	e->rule_id = rule_id;
-	e->gen = gen;
+	e->gen = x->gen;
 	bpf_ringbuf_submit(e, 0);
 }
 

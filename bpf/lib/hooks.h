@@ -62,27 +62,136 @@ static __always_inline int pw_env_load(struct pw_env *e)
 	return 0;
 }
 
-static __always_inline int pw_finish(const struct pw_env *e, const struct pw_ctx *c,
-				     const struct pw_pkt *p, struct pw_res *r)
+/*
+ * Global subprograms.  The verifier checks a global (non-static, noinline)
+ * function once, on its own, knowing only its arguments' types, instead of
+ * once for every path of the caller that reaches it; the caller continues
+ * with the callee's writes to its arguments as unknown values.  This keeps
+ * the parser's many outcomes from multiplying the states of the decision
+ * code after it.  Arguments are the program context, scalars and pointers
+ * to the caller's stack (the verifier passes them as nullable memory of
+ * the argument's size, hence the NULL checks).
+ */
+
+/* Count, report (rate-limited) and return PW_PASS or PW_DROP. */
+__noinline int pw_finish_g(const struct pw_evctx *x, const struct pw_pkt *p, struct pw_res *r)
 {
 	__u8 type = 0;
 
+	if (!x || !p || !r)
+		return PW_PASS;
 	/* Global audit mode passes every would-be drop, whatever the reason. */
-	if (r->verdict == PW_VERDICT_DROP && (e->flags & PW_STATE_AUDIT))
+	if (r->verdict == PW_VERDICT_DROP && (x->flags & PW_STATE_AUDIT))
 		r->verdict = PW_VERDICT_AUDIT;
-	pw_count(r->ep_id, r->dir, r->verdict, r->reason, c->len);
+	pw_count(r->ep_id, r->dir, r->verdict, r->reason, x->len);
 	if (r->verdict == PW_VERDICT_ALLOW) {
-		pw_count_rule(r->rule_id, c->len);
-		pw_count_rule(r->rule_id2, c->len);
-		if (r->new_flow && (e->flags & PW_STATE_LOG_ALLOW))
+		pw_count_rule(r->rule_id, x->len);
+		pw_count_rule(r->rule_id2, x->len);
+		if (r->new_flow && (x->flags & PW_STATE_LOG_ALLOW))
 			type = PW_EV_NEW_FLOW;
 	} else {
 		type = r->verdict == PW_VERDICT_DROP ? PW_EV_DROP : PW_EV_AUDIT;
 	}
 	if (type)
-		pw_event(e->st, c, p, type, r->verdict, r->reason, r->dir, r->ep_id,
-			 r->rule_id ? r->rule_id : r->rule_id2, e->gen);
+		pw_event(x, p, type, r->verdict, r->reason, r->dir, r->ep_id,
+			 r->rule_id ? r->rule_id : r->rule_id2);
 	return r->verdict == PW_VERDICT_DROP ? PW_DROP : PW_PASS;
+}
+
+static __always_inline int pw_finish(const struct pw_env *e, const struct pw_ctx *c,
+				     const struct pw_pkt *p, struct pw_res *r)
+{
+	struct pw_evctx x;
+
+	x.len = c->len;
+	x.ifindex = c->ifindex;
+	x.rate = e->st->events_per_sec;
+	x.burst = e->st->events_burst;
+	x.gen = e->gen;
+	x.flags = e->flags;
+	x.hook = c->hook;
+	x.pad[0] = x.pad[1] = x.pad[2] = 0;
+	return pw_finish_g(&x, p, r);
+}
+
+/* The parser, for this object's context type (PW_CTX_XDP: struct xdp_md). */
+#ifdef PW_CTX_XDP
+__noinline int pw_parse_g(struct xdp_md *ctx, struct pw_pkt *p)
+{
+	struct pw_ctx c;
+
+	if (!p)
+		return PW_DROP_MALFORMED;
+	c.data = (void *)(long)ctx->data;
+	c.data_end = (void *)(long)ctx->data_end;
+	return pw_parse(&c, p);
+}
+#else
+__noinline int pw_parse_g(struct __sk_buff *ctx, struct pw_pkt *p)
+{
+	struct pw_ctx c;
+
+	if (!p)
+		return PW_DROP_MALFORMED;
+	c.data = (void *)(long)ctx->data;
+	c.data_end = (void *)(long)ctx->data_end;
+	return pw_parse(&c, p);
+}
+#endif
+
+/* pw_decide_local()'s arguments, copied to the stack for a global call. */
+struct pw_dreq {
+	struct pw_endpoint ep;
+	union pw_addr peer;
+	__u32 slot;
+	__u32 state_flags;
+	__u16 port;
+	__u8 dir;
+	__u8 proto;
+};
+
+/* The decision, and the peer's endpoint if it was looked up (PW_PEER_*). */
+struct pw_dres {
+	struct pw_side s;
+	struct pw_endpoint peer;
+	__u32 peer_state;
+};
+
+__noinline int pw_decide_g(const struct pw_dreq *q, struct pw_dres *r)
+{
+	if (!q || !r)
+		return 0;
+	pw_decide_local(q->slot, q->state_flags, &q->ep, q->dir, &q->peer, q->proto, q->port,
+			&r->s, &r->peer, &r->peer_state);
+	return 0;
+}
+
+static __always_inline void pw_decide_r(__u32 slot, __u32 state_flags,
+					const struct pw_endpoint *ep, __u8 dir,
+					const union pw_addr *peer, __u8 proto, __u16 port,
+					struct pw_dres *r)
+{
+	struct pw_dreq q;
+
+	q.ep = *ep;
+	q.peer = *peer;
+	q.slot = slot;
+	q.state_flags = state_flags;
+	q.port = port;
+	q.dir = dir;
+	q.proto = proto;
+	__builtin_memset(r, 0, sizeof(*r));
+	pw_decide_g(&q, r);
+}
+
+static __always_inline void pw_decide(__u32 slot, __u32 state_flags, const struct pw_endpoint *ep,
+				      __u8 dir, const union pw_addr *peer, __u8 proto, __u16 port,
+				      struct pw_side *ret)
+{
+	struct pw_dres r;
+
+	pw_decide_r(slot, state_flags, ep, dir, peer, proto, port, &r);
+	*ret = r.s;
 }
 
 static __always_inline __u64 pw_now(struct pw_env *e)
@@ -159,12 +268,12 @@ static __always_inline int pw_ct_hit(struct pw_env *e, const struct pw_pkt *p,
 			self = &p->src;
 		}
 		port = v->dir == PW_CT_ORIG ? p->dport : p->sport;
-		pw_decide_local(e->slot, e->flags, lep, v->policy_dir, peer, p->proto, port, &s);
+		pw_decide(e->slot, e->flags, lep, v->policy_dir, peer, p->proto, port, &s);
 		pw_side_allow(&s2, PW_DIR_EGRESS);
 		if ((v->flags & PW_CT_F_EGRESS_TOO) && s.verdict != PW_VERDICT_DROP) {
 			oep = pw_ep_lookup(e->slot, peer);
 			if (oep && (oep->flags & PW_EP_LOCAL))
-				pw_decide_local(e->slot, e->flags, oep, PW_DIR_EGRESS, self,
+				pw_decide(e->slot, e->flags, oep, PW_DIR_EGRESS, self,
 						p->proto, port, &s2);
 		}
 		if (s.verdict == PW_VERDICT_DROP || s2.verdict == PW_VERDICT_DROP) {
@@ -257,7 +366,7 @@ static __always_inline int pw_pod_hook(struct pw_ctx *c)
 	r.dir = from_pod ? PW_DIR_EGRESS : PW_DIR_INGRESS;
 	if (pw_env_load(&e))
 		return PW_PASS;
-	ret = pw_parse(c, &p);
+	ret = pw_parse_g(c->raw, &p);
 	if (!(e.flags & PW_STATE_ENFORCING)) {
 		r.reason = PW_ALLOW_NOT_ISOLATED;
 		return pw_finish(&e, c, &p, &r);
@@ -316,28 +425,40 @@ static __always_inline int pw_pod_hook(struct pw_ctx *c)
 
 	/* A new flow. */
 	if (from_pod) {
-		pw_decide_local(e.slot, e.flags, lep, PW_DIR_EGRESS, &p.dst, p.proto, p.dport, &s);
+		pw_decide(e.slot, e.flags, lep, PW_DIR_EGRESS, &p.dst, p.proto, p.dport, &s);
 		pw_side_allow(&s2, PW_DIR_INGRESS);
 		if (s.reason == PW_ALLOW_DEFERRED)
 			ctflags |= PW_CT_F_DEFERRED;
 	} else {
-		pw_decide_local(e.slot, e.flags, lep, PW_DIR_INGRESS, &p.src, p.proto, p.dport, &s);
+		struct pw_dres dr;
+
+		pw_decide_r(e.slot, e.flags, lep, PW_DIR_INGRESS, &p.src, p.proto, p.dport, &dr);
+		s = dr.s;
 		pw_side_allow(&s2, PW_DIR_EGRESS);
 		/* A local source's egress not decided at its own veth (the
 		 * destination was a service address there): decide it here,
-		 * where the real destination is visible. */
-		if (s.verdict != PW_VERDICT_DROP) {
+		 * where the real destination is visible.  The source's endpoint
+		 * is looked up only if the decision above did not. */
+		if (s.verdict != PW_VERDICT_DROP && dr.peer_state == PW_PEER_UNKNOWN) {
 			sep = pw_ep_lookup(e.slot, &p.src);
-			if (sep && (sep->flags & PW_EP_LOCAL) && sep->set_id[PW_DIR_EGRESS]) {
-				struct pw_ct_key fk = k;
+			if (sep) {
+				dr.peer = *sep;
+				dr.peer_state = PW_PEER_EP;
+			}
+		}
+		if (s.verdict != PW_VERDICT_DROP && dr.peer_state == PW_PEER_EP &&
+		    (dr.peer.flags & PW_EP_LOCAL) && dr.peer.set_id[PW_DIR_EGRESS]) {
+			struct pw_ct_key fk = k;
 
-				fk.hook = PW_HOOK_FROM_POD;
-				if (!bpf_map_lookup_elem(&pw_ct_v1, &fk)) {
-					pw_decide_local(e.slot, e.flags, sep, PW_DIR_EGRESS, &p.dst,
-							p.proto, p.dport, &s2);
-					ep_id2 = sep->ep_id;
-					ctflags |= PW_CT_F_EGRESS_TOO;
-				}
+			fk.hook = PW_HOOK_FROM_POD;
+			if (!bpf_map_lookup_elem(&pw_ct_v1, &fk)) {
+				/* dr is reused (stack): the source's value is copied
+				 * into the request before dr is overwritten. */
+				ep_id2 = dr.peer.ep_id;
+				pw_decide_r(e.slot, e.flags, &dr.peer, PW_DIR_EGRESS, &p.dst,
+					    p.proto, p.dport, &dr);
+				s2 = dr.s;
+				ctflags |= PW_CT_F_EGRESS_TOO;
 			}
 		}
 	}
@@ -383,7 +504,7 @@ static __always_inline int pw_uplink_hook(struct pw_ctx *c)
 
 	if (pw_env_load(&e) || !(e.flags & PW_STATE_ENFORCING))
 		return PW_PASS;
-	if (pw_parse(c, &p))
+	if (pw_parse_g(c->raw, &p))
 		return PW_PASS;
 	lep = pw_ep_lookup(e.slot, &p.src);
 	if (!lep || !(lep->flags & PW_EP_LOCAL) ||
@@ -415,7 +536,7 @@ static __always_inline int pw_uplink_hook(struct pw_ctx *c)
 	if (v && pw_ct_hit(&e, &p, lep, &k, v, &r))
 		goto out;
 
-	pw_decide_local(e.slot, e.flags, lep, PW_DIR_EGRESS, &p.dst, p.proto, p.dport, &s);
+	pw_decide(e.slot, e.flags, lep, PW_DIR_EGRESS, &p.dst, p.proto, p.dport, &s);
 	if (s.reason == PW_ALLOW_DEFERRED) {
 		/* Still a service address after DNAT: nothing to defer to. */
 		s.reason = PW_DROP_POLICY;
@@ -457,7 +578,7 @@ static __always_inline int pw_xdp_prefilter(struct pw_ctx *c)
 
 	if (pw_env_load(&e) || !(e.flags & PW_STATE_ENFORCING))
 		return PW_PASS;
-	if (pw_parse(c, &p) || p.frag == PW_FRAG_LATER)
+	if (pw_parse_g(c->raw, &p) || p.frag == PW_FRAG_LATER)
 		return PW_PASS;
 	lep = pw_ep_lookup(e.slot, &p.dst);
 	if (!lep || !(lep->flags & PW_EP_LOCAL) || !lep->set_id[PW_DIR_INGRESS])
@@ -469,7 +590,7 @@ static __always_inline int pw_xdp_prefilter(struct pw_ctx *c)
 	pw_ct_key(&k, &p.src, &p.dst, p.sport, p.dport, p.proto, PW_HOOK_TO_POD);
 	if (bpf_map_lookup_elem(&pw_ct_v1, &k))
 		return PW_PASS;
-	pw_decide_local(e.slot, e.flags, lep, PW_DIR_INGRESS, &p.src, p.proto, p.dport, &s);
+	pw_decide(e.slot, e.flags, lep, PW_DIR_INGRESS, &p.src, p.proto, p.dport, &s);
 	if (s.verdict != PW_VERDICT_DROP)
 		return PW_PASS;
 	r.verdict = PW_VERDICT_DROP;

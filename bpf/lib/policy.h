@@ -63,18 +63,37 @@ static __always_inline __u32 pw_identity(__u32 slot, const union pw_addr *a, __u
 	return pw_prefix_identity(NULL, slot, a, ret_pflags);
 }
 
+/* What pw_decide_local() learnt about the peer address on the way. */
+#define PW_PEER_UNKNOWN 0 /* not looked up (the direction is not isolated) */
+#define PW_PEER_NOT_EP 1  /* not in pw_ep_v1 */
+#define PW_PEER_EP 2      /* in pw_ep_v1: *ret_peer holds its value */
+
 /* Decide one direction of a flow for the local endpoint ep against peer
  * address `peer`.  A denied egress to a PW_PEER_DEFER prefix becomes an
- * allow with PW_ALLOW_DEFERRED: the real destination is not known yet. */
+ * allow with PW_ALLOW_DEFERRED: the real destination is not known yet.
+ * *ret_peer_state (PW_PEER_*) and *ret_peer let the caller skip looking
+ * the peer's endpoint up a second time. */
 static __always_inline void pw_decide_local(__u32 slot, __u32 state_flags,
 					    const struct pw_endpoint *ep, __u8 dir,
 					    const union pw_addr *peer, __u8 proto, __u16 port,
-					    struct pw_side *ret)
+					    struct pw_side *ret, struct pw_endpoint *ret_peer,
+					    __u32 *ret_peer_state)
 {
 	__u32 pflags = 0, id = PW_ID_WORLD;
 
-	if (ep->set_id[dir & 1])
-		id = pw_identity(slot, peer, &pflags);
+	*ret_peer_state = PW_PEER_UNKNOWN;
+	if (ep->set_id[dir & 1]) {
+		const struct pw_endpoint *pe = pw_ep_lookup(slot, peer);
+
+		if (pe) {
+			*ret_peer = *pe;
+			*ret_peer_state = PW_PEER_EP;
+			id = pe->identity;
+		} else {
+			*ret_peer_state = PW_PEER_NOT_EP;
+			id = pw_prefix_identity(NULL, slot, peer, &pflags);
+		}
+	}
 	pw_decide_dir(NULL, slot, state_flags, ep, dir, id, proto, port, ret);
 	if (ret->reason == PW_DROP_POLICY && dir == PW_DIR_EGRESS && (pflags & PW_PEER_DEFER)) {
 		ret->verdict = PW_VERDICT_ALLOW;

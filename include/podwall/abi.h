@@ -33,6 +33,8 @@
  *     flags say cannot hit:
  *       a. pw_pol_v1 {set, id, dir, proto, port}     exact port
  *       b. pw_pol_v1 {set, id, dir, proto, 0}        any port of proto
+ *                                                    (skipped with the set's
+ *                                                    PW_SET_NO_PORT0_<proto>)
  *       c. pw_range_v1 {set, id, dir, proto, 0}      port ranges (endPort),
  *                                                    linear scan, bounded
  *     The first hit allows and names the rule.
@@ -126,6 +128,16 @@ struct pw_state {
 #define PW_SET_PEER (1u << 0) /* entries keyed by specific peer identities */
 #define PW_SET_ANY (1u << 1) /* entries keyed by PW_ID_ANY */
 #define PW_SET_RANGES (1u << 2) /* pw_range_v1 entries exist */
+/* No pw_pol_v1 entry with port 0 (every port) for this protocol class, for
+ * any peer: step 3b is skipped.  Negative hints, so a writer that does not
+ * know them (bit clear) only costs a lookup, never a wrong answer. */
+#define PW_SET_NO_PORT0_TCP (1u << 3)
+#define PW_SET_NO_PORT0_UDP (1u << 4)
+#define PW_SET_NO_PORT0_SCTP (1u << 5)
+#define PW_SET_NO_PORT0_OTHER (1u << 6)
+#define PW_SET_NO_PORT0_ALL                                                                  \
+	(PW_SET_NO_PORT0_TCP | PW_SET_NO_PORT0_UDP | PW_SET_NO_PORT0_SCTP |                  \
+	 PW_SET_NO_PORT0_OTHER)
 
 struct pw_ep_key {
 	__u32 slot;
@@ -305,7 +317,7 @@ struct pw_event {
 };
 
 struct pw_rl {
-	__u64 last_ns;
+	__u64 last_ns; /* bpf_ktime_get_coarse_ns() of the last event or suppression */
 	__u64 tokens; /* scaled by 1e9 (token * ns) */
 	__u64 suppressed;
 };

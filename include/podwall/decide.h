@@ -37,6 +37,22 @@ static PW_INLINE __u8 pw_proto_class(__u8 proto)
 	return PW_PROTO_OTHER;
 }
 
+/* The set hint saying that no port-0 (every port) entry exists for a
+ * protocol class (pw_proto_class()). */
+static PW_INLINE __u32 pw_no_port0_flag(__u8 proto_class)
+{
+	switch (proto_class) {
+	case PW_PROTO_TCP:
+		return PW_SET_NO_PORT0_TCP;
+	case PW_PROTO_UDP:
+		return PW_SET_NO_PORT0_UDP;
+	case PW_PROTO_SCTP:
+		return PW_SET_NO_PORT0_SCTP;
+	default:
+		return PW_SET_NO_PORT0_OTHER;
+	}
+}
+
 /* Identity of an address that is not a known pod or node address. */
 static PW_INLINE __u32 pw_prefix_identity(void *lctx, __u32 slot, const union pw_addr *a,
 					  __u32 *ret_peer_flags)
@@ -58,7 +74,7 @@ static PW_INLINE __u32 pw_prefix_identity(void *lctx, __u32 slot, const union pw
 
 /*
  * Step 3 for one peer identity (already in k->peer_id): exact port, any
- * port, then ranges.  Returns the allowing rule id or PW_RULE_NONE.
+ * port (unless the set has none for this protocol), then ranges.  Returns the allowing rule id or PW_RULE_NONE.
  */
 static PW_INLINE __u32 pw_match_ports(void *lctx, struct pw_pol_key *k, __u16 port, __u32 hints)
 {
@@ -73,9 +89,11 @@ static PW_INLINE __u32 pw_match_ports(void *lctx, struct pw_pol_key *k, __u16 po
 			return v->rule_id;
 	}
 	k->port = 0;
-	v = pw_lookup_pol(lctx, k);
-	if (v)
-		return v->rule_id;
+	if (!(hints & pw_no_port0_flag(k->proto))) {
+		v = pw_lookup_pol(lctx, k);
+		if (v)
+			return v->rule_id;
+	}
 	if (!(hints & PW_SET_RANGES) || !port)
 		return PW_RULE_NONE;
 	rv = pw_lookup_range(lctx, k);

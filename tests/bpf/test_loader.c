@@ -5,12 +5,15 @@
  * directory; a layout mismatch (value size, ABI version) is refused with
  * nothing changed, and replaced only with migrate; uninstall leaves nothing.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -119,6 +122,124 @@ static void test_readopt_same_maps_and_lock(void **state)
 	assert_int_equal(pw_uninstall(dir, quiet), 0);
 }
 
+static __u32 prog_id(int fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	return info.id;
+}
+
+/* The name of the build-* marker in dir (exactly one expected). */
+static void marker_name(const char *dir, char *buf, size_t len)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "build-", 6))
+			continue;
+		snprintf(buf, len, "%s", de->d_name);
+		n++;
+	}
+	closedir(d);
+	assert_int_equal(n, 1);
+}
+
+/* A restart of the same build takes the pinned programs: no load. */
+static void test_same_build_reuses_pinned_programs(void **state)
+{
+	(void)state;
+	char dir[128], m1[256], m2[256];
+	struct pw_loader *l;
+	__u32 from_id, xdp_id, ep_id;
+
+	DK_SKIP_UNLESS_READY();
+	dk_bpffs_name(dir, sizeof(dir), "reuse");
+	struct pw_loader_opts o = {
+		.bpffs = dir, .tc_obj_path = dk_objs.tc, .xdp_obj_path = dk_objs.xdp, .log = quiet
+	};
+	assert_int_equal(pw_loader_open(&o, &l), 0);
+	assert_false(pw_loader_reused(l));
+	marker_name(dir, m1, sizeof(m1));
+	from_id = prog_id(pw_loader_prog_fd(l, "pw_from_pod"));
+	xdp_id = prog_id(pw_loader_prog_fd(l, "pw_xdp_from_pod"));
+	ep_id = map_id(pw_loader_map_fd(l, PW_MAP_EP));
+	pw_loader_state(l)->epoch = 5;
+	pw_loader_close(l);
+
+	assert_int_equal(pw_loader_open(&o, &l), 0);
+	assert_true(pw_loader_reused(l));
+	assert_true(pw_loader_adopted(l));
+	marker_name(dir, m2, sizeof(m2));
+	assert_string_equal(m1, m2);
+	assert_int_equal(prog_id(pw_loader_prog_fd(l, "pw_from_pod")), from_id);
+	assert_int_equal(prog_id(pw_loader_prog_fd(l, "pw_xdp_from_pod")), xdp_id);
+	assert_true(pw_loader_prog_fd(l, "pw_to_pod") >= 0);
+	assert_int_equal(pw_loader_prog_fd(l, "nope"), -ENOENT);
+	assert_int_equal(map_id(pw_loader_map_fd(l, PW_MAP_EP)), ep_id);
+	for (int i = 0; i < PW_MAP__COUNT; i++)
+		assert_true(pw_loader_map_fd(l, i) >= 0);
+	assert_true(pw_loader_map_max(l, PW_MAP_POL) > 0);
+	assert_int_equal(pw_loader_state(l)->epoch, 5);
+	pw_loader_close(l);
+
+	/* Without xdp the identity differs: loaded again. */
+	o.no_xdp = 1;
+	assert_int_equal(pw_loader_open(&o, &l), 0);
+	assert_false(pw_loader_reused(l));
+	assert_int_not_equal(prog_id(pw_loader_prog_fd(l, "pw_from_pod")), from_id);
+	pw_loader_close(l);
+	assert_int_equal(pw_uninstall(dir, quiet), 0);
+}
+
+/* A marker of another build (or a missing program pin): load and replace. */
+static void test_other_build_reloads_and_replaces_marker(void **state)
+{
+	(void)state;
+	char dir[128], m1[256], m2[256], p1[512], p2[512];
+	struct pw_loader *l;
+	__u32 from_id, from_id2, ep_id;
+
+	DK_SKIP_UNLESS_READY();
+	dk_bpffs_name(dir, sizeof(dir), "rebuild");
+	struct pw_loader_opts o = {
+		.bpffs = dir, .tc_obj_path = dk_objs.tc, .xdp_obj_path = dk_objs.xdp, .log = quiet
+	};
+	assert_int_equal(pw_loader_open(&o, &l), 0);
+	marker_name(dir, m1, sizeof(m1));
+	from_id = prog_id(pw_loader_prog_fd(l, "pw_from_pod"));
+	ep_id = map_id(pw_loader_map_fd(l, PW_MAP_EP));
+	pw_loader_close(l);
+
+	/* Pretend the pins came from another build. */
+	snprintf(p1, sizeof(p1), "%s/%s", dir, m1);
+	snprintf(p2, sizeof(p2), "%s/build-0123456789abcdef", dir);
+	assert_int_equal(rename(p1, p2), 0);
+	assert_int_equal(pw_loader_open(&o, &l), 0);
+	assert_false(pw_loader_reused(l));
+	assert_true(pw_loader_adopted(l));
+	from_id2 = prog_id(pw_loader_prog_fd(l, "pw_from_pod"));
+	assert_int_not_equal(from_id2, from_id);
+	assert_int_equal(map_id(pw_loader_map_fd(l, PW_MAP_EP)), ep_id); /* maps kept */
+	marker_name(dir, m2, sizeof(m2)); /* the other build's marker is gone */
+	assert_string_equal(m1, m2);
+	pw_loader_close(l);
+
+	/* A program pin missing: loaded again although the marker matches. */
+	snprintf(p1, sizeof(p1), "%s/progs/pw_to_pod", dir);
+	assert_int_equal(unlink(p1), 0);
+	assert_int_equal(pw_loader_open(&o, &l), 0);
+	assert_false(pw_loader_reused(l));
+	assert_int_not_equal(prog_id(pw_loader_prog_fd(l, "pw_from_pod")), from_id2);
+	assert_true(exists(dir, "progs/pw_to_pod"));
+	pw_loader_close(l);
+	assert_int_equal(pw_uninstall(dir, quiet), 0);
+}
+
 static void test_layout_mismatch_refused_then_migrated(void **state)
 {
 	(void)state;
@@ -203,6 +324,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fresh_load_pins_everything),
 		cmocka_unit_test(test_readopt_same_maps_and_lock),
+		cmocka_unit_test(test_same_build_reuses_pinned_programs),
+		cmocka_unit_test(test_other_build_reloads_and_replaces_marker),
 		cmocka_unit_test(test_layout_mismatch_refused_then_migrated),
 		cmocka_unit_test(test_uninstall_missing_dir_is_success),
 	};

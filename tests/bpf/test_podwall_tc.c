@@ -606,6 +606,30 @@ static void test_revoke_cuts_established_flow(void **state)
 	assert_int_equal(pwt_cnt(t, 2, EG, PW_DROP_REVOKED), 1);
 }
 
+/* PW_SET_NO_PORT0_<proto>: the any-port lookup is skipped for that protocol
+ * only (the compiler sets the bit only when no such entry exists; here a
+ * wrong bit shows that the datapath honours it). */
+static void test_no_port0_hint(void **state)
+{
+	GET(t);
+	struct pk p = { .src = A, .dst = B, .proto = UDP, .sport = 1, .dport = 5000 };
+	struct pwt_ep b = { B, 200, IF_B, PW_EP_LOCAL, 2, 10, 0,
+			    PW_SET_PEER | PW_SET_RANGES | PW_SET_NO_PORT0_TCP, 0 };
+
+	pwt_add_ep(t, 0, &b);
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), OK); /* UDP port 0 entry, rule 2 */
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_POLICY), 1);
+	b.sflags_in |= PW_SET_NO_PORT0_UDP;
+	pwt_add_ep(t, 0, &b);
+	p.sport = 2;
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), SHOT);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_DROP_POLICY), 1);
+	/* exact-port entries are still looked up */
+	p = (struct pk){ .src = A, .dst = B, .proto = TCP, .sport = 3, .dport = 80 };
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_POLICY), 2);
+}
+
 static void test_audit_global_and_per_endpoint(void **state)
 {
 	GET(t);
@@ -797,6 +821,7 @@ int main(void)
 		T(test_slot_swap),
 		T(test_revoke_cuts_established_flow),
 		T(test_audit_global_and_per_endpoint),
+		T(test_no_port0_hint),
 		T(test_event_rate_limit),
 		T(test_conntrack_timeouts),
 		T(test_egress_too_revoked),

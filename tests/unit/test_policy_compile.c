@@ -393,6 +393,40 @@ static void test_sctp_udp_isolate_tcp(void **state)
 	done();
 }
 
+/* The set's NO_PORT0 hints: set for a protocol without a port-0 entry,
+ * cleared by a rule that admits every port of it, and never wrong. */
+static void test_no_port0_hints(void **state)
+{
+	(void)state;
+	uint32_t f;
+
+	load(TOPO NP("x", "p") "  podSelector: {matchLabels: {pod: a}}\n  ingress: [{ports: "
+			       "[{port: 80}, {protocol: UDP}]}]\n");
+	assert_int_equal(T.img->n_sets, 1);
+	f = T.img->sets[0].flags;
+	assert_true(f & PW_SET_NO_PORT0_TCP);
+	assert_false(f & PW_SET_NO_PORT0_UDP);
+	assert_true(f & PW_SET_NO_PORT0_SCTP);
+	assert_true(f & PW_SET_NO_PORT0_OTHER);
+	assert_true(ok("y/a", "x/a", 80, TCP));
+	assert_false(ok("y/a", "x/a", 81, TCP));
+	assert_true(ok("y/a", "x/a", 5353, UDP));
+	assert_false(ok("y/a", "x/a", 0, PW_PROTO_ICMP));
+	for (size_t i = 0; i < T.img->n_eps; i++)
+		if (T.img->eps[i].val.set_id[PW_DIR_INGRESS])
+			assert_int_equal(T.img->eps[i].val.set_flags[PW_DIR_INGRESS], f);
+	done();
+	/* A rule without ports: every protocol class has port-0 entries. */
+	load(TOPO NP("x", "p") "  podSelector: {matchLabels: {pod: a}}\n  ingress: [{from: "
+			       "[{podSelector: {matchLabels: {pod: b}}}]}]\n");
+	assert_int_equal(T.img->n_sets, 1);
+	assert_int_equal(T.img->sets[0].flags & PW_SET_NO_PORT0_ALL, 0);
+	assert_true(ok("x/b", "x/a", 0, PW_PROTO_ICMP));
+	assert_true(ok("x/b", "x/a", 9, SCTP));
+	assert_false(ok("y/b", "x/a", 9, SCTP));
+	done();
+}
+
 static void test_other_protocols(void **state)
 {
 	(void)state;
@@ -636,6 +670,7 @@ int main(void)
 		cmocka_unit_test(test_endport),
 		cmocka_unit_test(test_tcp_default_and_proto_only),
 		cmocka_unit_test(test_sctp_udp_isolate_tcp),
+		cmocka_unit_test(test_no_port0_hints),
 		cmocka_unit_test(test_other_protocols),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_node_always_allowed),
