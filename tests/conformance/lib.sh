@@ -109,19 +109,29 @@ build_step_dir() {
 }
 
 # sync_dir SRC DST: make DST hold exactly SRC's *.yaml, replacing each changed file by
-# rename (a watcher never reads a half-written file) and removing stale ones
+# rename (a watcher never reads a half-written file) and removing stale ones. Every new
+# file is staged (as a dotfile, which a watcher ignores) before the first rename, so the
+# visible changes come in one short burst. Sets SYNC_CHANGED=1 when it changed anything.
 sync_dir() {
 	local src=$1 dst=$2 f b
+	local -a stage=() stale=()
 	for f in "$src"/*.yaml; do
 		[[ -e $f ]] || continue
 		b=${f##*/}
 		cmp -s "$f" "$dst/$b" && continue
-		cp "$f" "$dst/.$b.tmp" && mv -f "$dst/.$b.tmp" "$dst/$b" || return 1
+		cp "$f" "$dst/.$b.tmp" || return 1
+		stage+=("$b")
 	done
 	for f in "$dst"/*.yaml; do
 		[[ -e $f ]] || continue
-		[[ -e $src/${f##*/} ]] || rm -f "$f"
+		[[ -e $src/${f##*/} ]] || stale+=("$f")
 	done
+	for b in "${stage[@]}"; do
+		mv -f "$dst/.$b.tmp" "$dst/$b" || return 1
+	done
+	((${#stale[@]} == 0)) || rm -f "${stale[@]}" || return 1
+	((${#stage[@]} + ${#stale[@]} == 0)) || SYNC_CHANGED=1
+	return 0
 }
 
 # json_top_string JSON KEY: the value of a top-level string member (nested objects and
