@@ -34,7 +34,8 @@
 #include "podwallctl.h"
 
 #define DEFAULT_NAME "podwall"
-#define DAEMON_READY_MS 10000
+/* podwalld start is BPF verification bound (~9 s on 2 busy cores today) */
+#define DAEMON_READY_MS 30000
 #define STOP_WAIT_MS 3000
 
 static volatile sig_atomic_t interrupted;

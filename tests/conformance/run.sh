@@ -200,52 +200,6 @@ lab_down() {
 	LAB_IS_UP=0
 }
 
-# reload_count: podwalld's reloads+errors (-1 when it cannot be asked)
-reload_count() {
-	local out r=-1 e=0
-	[[ -n $LAB_SOCKET ]] || { echo -1; return; }
-	out=$("$PODWALLCTL" -j --socket "$LAB_SOCKET" status 2>/dev/null)
-	[[ $out =~ \"reloads\":[[:space:]]*([0-9]+) ]] && r=${BASH_REMATCH[1]}
-	[[ $out =~ \"errors\":[[:space:]]*([0-9]+) ]] && e=${BASH_REMATCH[1]}
-	((r >= 0)) && r=$((r + e))
-	echo "$r"
-}
-
-# lab_apply DIR: make the live directory hold DIR's objects; when anything changed, wait
-# (bounded) until podwalld has reloaded and then stays quiet for LAB_SETTLE_MS (several
-# debounce periods: a burst of renames can span two reloads, and the first one may hold
-# a mixture of the old and the new set), so a probe never sees a previous policy set
-lab_apply() {
-	local before after last i quiet=0
-	before=$(reload_count)
-	SYNC_CHANGED=0
-	sync_dir "$1" "$LAB_LIVE" || return 1
-	((SYNC_CHANGED)) || return 0
-	((before >= 0)) || return 0
-	for ((i = 0; i < 200; i++)); do
-		after=$(reload_count)
-		((after > before)) && break
-		sleep 0.05
-	done
-	if ((after <= before)); then
-		add_diff "podwalld did not reload within 10 s (reloads+errors stayed $before)"
-		return 0
-	fi
-	last=$after
-	for ((i = 0; i < 100 && quiet < LAB_SETTLE_MS; i++)); do
-		sleep 0.05
-		after=$(reload_count)
-		if ((after != last)); then
-			last=$after
-			quiet=0
-			vlog "another reload after the first (a burst spanned two)"
-		else
-			quiet=$((quiet + 50))
-		fi
-	done
-	return 0
-}
-
 # lab_build_dir CASEDIR STEP OUT: the step's objects over the lab's full model (all nine
 # pods: the lab's pods are fixed at lab up; the case's pods are selected at probe time)
 lab_build_dir() {
