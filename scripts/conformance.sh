@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # make conformance [SEEDS=N]: the upstream NetworkPolicy e2e cases through the
-# real datapath in a netns lab (pod addresses, then ClusterIP-style service
-# addresses), then N seeded random scenarios (default 20) compared with an
-# independent reference evaluator.  Ends with "N passed, N failed, N skipped"
-# over all three.  CONFORMANCE_SERVICES=0 leaves out the services pass.
+# real datapath in a netns lab (each case probed at the pod addresses and at the
+# ClusterIP-style service addresses), then N seeded random scenarios (default
+# 20) compared with an independent reference evaluator.  Ends with
+# "N passed, N failed, N skipped" over both.  CONFORMANCE_SERVICES=0 probes the
+# pod addresses only.
 set -u
 cd "$(dirname "$0")/.."
 SEEDS=${SEEDS:-20}
@@ -25,14 +26,11 @@ tally() { # NAME: adds the last "N passed, N failed, N skipped" line of $LOG
 	total_p=$((total_p + p)) total_f=$((total_f + f)) total_s=$((total_s + ${s:-0}))
 }
 
-echo "== upstream cases, lab, pod addresses"
-tests/conformance/run.sh --mode lab | tee "$LOG"
-tally "upstream (pod addresses)"
-if [[ $SERVICES == 1 ]]; then
-	echo "== upstream cases, lab --services (ClusterIP-style addresses)"
-	tests/conformance/run.sh --mode lab --services | tee "$LOG"
-	tally "upstream (services)"
-fi
+VIA=both
+[[ $SERVICES == 1 ]] || VIA=pod
+echo "== upstream cases through the lab (probes via: $VIA)"
+tests/conformance/run.sh --mode lab --via "$VIA" | tee "$LOG"
+tally "upstream (via $VIA)"
 echo "== $SEEDS random scenarios vs the reference evaluator"
 tests/conformance/random.sh --seeds "$SEEDS" | tee "$LOG"
 tally "random"

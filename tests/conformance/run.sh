@@ -2,7 +2,8 @@
 # run.sh: the 48 upstream Kubernetes NetworkPolicy e2e cases against podwall.
 #
 #   tests/conformance/run.sh [--mode offline|lab] [--case N[,N...]] [--addr name,v4,v6]
-#                            [--services] [-j JOBS] [--update-readme] [-v]
+#                            [--via pod|service|both | --services] [-j JOBS]
+#                            [--update-readme] [-v]
 #
 # offline (default): every (src, dst, port, proto) cell of every step is compared with
 #   podwallctl -j trace SRC DST PORT/PROTO --policy-dir DIR          (verdict allow|deny)
@@ -11,7 +12,8 @@
 #   step rewrites its policy directory in place (by rename), waits for podwalld's reload
 #   (status reload count), then podwallctl -j lab probe --pods <case pods> --ports P/proto,
 #   retrying like upstream (every 1 s, LAB_RETRIES times, default 10) until it matches.
-#   --services: lab up --services and probe the ClusterIP-style service addresses.
+#   --via service (= --services): lab up --services, probe the ClusterIP-style service
+#   addresses; --via both: probe the pod and the service addresses in the same lab.
 #   Both "observed" and "predicted" must equal the expectation. Cases probing SCTP are
 #   skipped when the kernel has no SCTP.
 #
@@ -39,7 +41,7 @@ ONLY=
 ADDR=name,v4,v6
 JOBS=1
 UPDATE_README=0
-SERVICES=0
+VIA=pod
 VERBOSE=0
 MAX_DIFFS=8
 
@@ -58,7 +60,9 @@ while [[ $# -gt 0 ]]; do
 	--addr=*) ADDR=${1#*=}; shift ;;
 	-j) JOBS=${2:-}; shift 2 ;;
 	-j*) JOBS=${1#-j}; shift ;;
-	--services) LAB_UP_ARGS+=" --services"; LAB_PROBE_ARGS+=" --services"; SERVICES=1; shift ;;
+	--services) VIA=service; shift ;;
+	--via) VIA=${2:-}; shift 2 ;;
+	--via=*) VIA=${1#*=}; shift ;;
 	--update-readme) UPDATE_README=1; shift ;;
 	-v) VERBOSE=1; shift ;;
 	-h | --help) usage ;;
@@ -72,6 +76,12 @@ IFS=, read -r -a ADDR_FORMS <<<"$ADDR"
 for a in "${ADDR_FORMS[@]}"; do
 	[[ $a == name || $a == v4 || $a == v6 ]] || { echo "run.sh: --addr takes name,v4,v6" >&2; exit 2; }
 done
+case "$VIA" in
+pod) ;;
+service) LAB_UP_ARGS+=" --services" ;;
+both) LAB_UP_ARGS+=" --services" ;;
+*) echo "run.sh: --via is pod, service or both" >&2; exit 2 ;;
+esac
 [[ $LAB_STEP_MODE == reload || $LAB_STEP_MODE == restart ]] || { echo "run.sh: LAB_STEP_MODE is reload or restart" >&2; exit 2; }
 [[ $LAB_NAME =~ ^[A-Za-z0-9_-]{1,20}$ ]] || { echo "run.sh: LAB_NAME wants [A-Za-z0-9_-], at most 20" >&2; exit 2; }
 # one lab, reused by every case: its policy directory is rewritten per case and step
@@ -147,8 +157,8 @@ offline_step() { # CASEDIR STEP DIR
 }
 
 # lab_compare STEP PORT PROTO JSON: compares one probe output with the expectation; fills DIFFS
-lab_compare() {
-	local step=$1 port=$2 proto=$3 json=${4//$'\n'/ } obj src dst p pr obs pred want key
+lab_compare() { # STEP PORT PROTO JSON VIA: every pair must appear in IPv4 and in IPv6
+	local step=$1 port=$2 proto=$3 json=${4//$'\n'/ } via=${5:-pod} obj src dst p pr obs pred want key fam
 	local -A seen=()
 	while [[ $json =~ \{([^{}]*)\} ]]; do
 		obj=${BASH_REMATCH[1]}
@@ -163,19 +173,28 @@ lab_compare() {
 		pr=${BASH_REMATCH[1],,}
 		[[ $p == "$port" && $pr == "$proto" && $src != "$dst" ]] || continue
 		[[ -n ${MX["$src $dst"]+x} ]] || continue
+		if [[ $obj =~ \"via\"[[:space:]]*:[[:space:]]*\"([a-z]+)\" && ${BASH_REMATCH[1]} != "$via" ]]; then
+			add_diff "step$step $port/$proto $src->$dst: probed via ${BASH_REMATCH[1]}, not $via"
+		fi
+		fam=?
+		[[ $obj =~ \"family\"[[:space:]]*:[[:space:]]*([46]) ]] && fam=${BASH_REMATCH[1]}
 		want=${MX["$src $dst"]}
 		key="$src $dst"
 		seen[$key]=1
+		seen[$key $fam]=1
 		[[ $obj =~ \"observed\"[[:space:]]*:[[:space:]]*(true|false) ]] && obs=${BASH_REMATCH[1]} || obs=missing
 		[[ $obj =~ \"predicted\"[[:space:]]*:[[:space:]]*(true|false) ]] && pred=${BASH_REMATCH[1]} || pred=missing
 		[[ $want == X ]] && want=true || want=false
-		[[ $obs == "$want" ]] || add_diff "step$step $port/$proto $src->$dst: want connected=$want, observed $obs"
-		[[ $pred == "$want" ]] || add_diff "step$step $port/$proto $src->$dst: want connected=$want, predicted $pred"
+		[[ $obs == "$want" ]] || add_diff "step$step $port/$proto $src->$dst IPv$fam via $via: want connected=$want, observed $obs"
+		[[ $pred == "$want" ]] || add_diff "step$step $port/$proto $src->$dst IPv$fam via $via: want connected=$want, predicted $pred"
 	done
 	for src in ${CONF[pods]}; do
 		for dst in ${CONF[pods]}; do
-			[[ $src == "$dst" || -n ${seen["$src $dst"]+x} ]] && continue
-			add_diff "step$step $port/$proto $src->$dst: not in the probe output"
+			[[ $src == "$dst" ]] && continue
+			for fam in 4 6; do
+				[[ -n ${seen["$src $dst $fam"]+x} ]] ||
+					add_diff "step$step $port/$proto $src->$dst IPv$fam via $via: not in the probe output"
+			done
 		done
 	done
 }
@@ -214,9 +233,11 @@ lab_build_dir() {
 }
 
 lab_case() { # CASEDIR
-	local casedir=$1 step probe port proto try out stage=$WORK/stage rc pods
+	local casedir=$1 step probe port proto try out stage=$WORK/stage rc pods via viaarg vias
 	local -a saved
 	pods=${CONF[pods]// /,}
+	vias=$VIA
+	[[ $VIA == both ]] && vias="pod service"
 	if [[ $LAB_STEP_MODE == restart ]]; then
 		rm -rf "$LAB_LIVE"
 		lab_build_dir "$casedir" 1 "$LAB_LIVE" || { add_diff "cannot build step1 directory"; return; }
@@ -240,23 +261,27 @@ lab_case() { # CASEDIR
 				add_diff "$MX_ERR"
 				continue
 			fi
-			saved=("${DIFFS[@]}")
-			for ((try = 1; try <= LAB_RETRIES; try++)); do
-				DIFFS=("${saved[@]}")
-				# shellcheck disable=SC2086 # LAB_PROBE_ARGS is a list of flags
-				out=$("$PODWALLCTL" -j lab probe --name "$LAB_NAME" --ports "$port/$proto" \
-					--pods "$pods" $LAB_PROBE_ARGS 2>&1)
-				rc=$?
-				if ((rc != 0)); then
-					add_diff "step$step $port/$proto: lab probe failed (exit $rc): $(head -c 200 <<<"$out" | tr '\n' ' ')"
-				else
-					lab_compare "$step" "$port" "$proto" "$out"
-				fi
-				((${#DIFFS[@]} == ${#saved[@]})) && break
-				vlog "RETRY step$step $port/$proto: try $try differs (${DIFFS[*]:${#saved[@]}:3}), retrying"
-				((try < LAB_RETRIES)) && sleep 1
+			for via in $vias; do
+				viaarg=
+				[[ $via == service ]] && viaarg=--services
+				saved=("${DIFFS[@]}")
+				for ((try = 1; try <= LAB_RETRIES; try++)); do
+					DIFFS=("${saved[@]}")
+					# shellcheck disable=SC2086 # LAB_PROBE_ARGS is a list of flags
+					out=$("$PODWALLCTL" -j lab probe --name "$LAB_NAME" --ports "$port/$proto" \
+						--pods "$pods" $viaarg $LAB_PROBE_ARGS 2>&1)
+					rc=$?
+					if ((rc != 0)); then
+						add_diff "step$step $port/$proto via $via: lab probe failed (exit $rc): $(head -c 200 <<<"$out" | tr '\n' ' ')"
+					else
+						lab_compare "$step" "$port" "$proto" "$out" "$via"
+					fi
+					((${#DIFFS[@]} == ${#saved[@]})) && break
+					vlog "RETRY step$step $port/$proto via $via: try $try differs (${DIFFS[*]:${#saved[@]}:3}), retrying"
+					((try < LAB_RETRIES)) && sleep 1
+				done
+				((try > 1 && try <= LAB_RETRIES)) && vlog "step$step $port/$proto via $via: matched at try $try"
 			done
-			((try > 1 && try <= LAB_RETRIES)) && vlog "step$step $port/$proto: matched at try $try"
 		done
 	done
 	[[ $LAB_STEP_MODE == restart ]] && lab_down
