@@ -97,7 +97,7 @@ for ((seed = FIRST; seed < FIRST + SEEDS; seed++)); do
 		continue
 	fi
 	lab_apply "$STAGE" || add_diff "cannot update the lab directory"
-	res=
+	res= first=
 	for ((try = 1; try <= LAB_RETRIES; try++)); do
 		# shellcheck disable=SC2086 # LAB_PROBE_ARGS is a list of flags
 		if ! "$PODWALLCTL" -j lab probe --name "$LAB_NAME" $LAB_PROBE_ARGS >"$WORK/probe.json" 2>"$WORK/probe.err"; then
@@ -106,6 +106,7 @@ for ((seed = FIRST; seed < FIRST + SEEDS; seed++)); do
 			res=
 			break
 		fi
+		((try == 1)) && first=$(head -3 <<<"$res" | tr '\n' ' ')
 		vlog "seed $seed try $try: $(head -3 <<<"$res" | tr '\n' ' ')"
 		((try < LAB_RETRIES)) && sleep 1
 	done
@@ -117,7 +118,8 @@ for ((seed = FIRST; seed < FIRST + SEEDS; seed++)); do
 	n=$(grep -o '"src"' "$WORK/probe.json" 2>/dev/null | wc -l)
 	probes=$((probes + n))
 	if ((${#DIFFS[@]} == 0)); then
-		echo "PASS: random seed $seed ($n probes$( ((try > 1)) && echo ", matched at try $try"))"
+		# a retry is not a failure (upstream polls too) but is shown with what differed
+		echo "PASS: random seed $seed ($n probes$( ((try > 1)) && echo ", matched at try $try; try 1: $first"))"
 		pass=$((pass + 1))
 	else
 		echo "FAIL: random seed $seed: ${DIFFS[*]}"
