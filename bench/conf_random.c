@@ -92,8 +92,9 @@ static int cmd_gen(uint64_t seed, const char *dir)
 		struct gen_buf b = {};
 		const char *ns = ns_names[i % N_NS];
 
-		gb_printf(&b, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p%u\n  namespace: %s\n",
-			  i, ns);
+		gb_printf(&b,
+			  "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p%u\n  namespace: %s\n", i,
+			  ns);
 		gb_printf(&b, "  labels: {app: %s", gen_apps[rnd(4)]);
 		if (rnd(2))
 			gb_printf(&b, ", tier: %s", gen_tiers[rnd(2)]);
@@ -173,7 +174,8 @@ static const struct pw_pod *find_pod(const struct pw_model *m, const char *nsnam
 		const struct pw_pod *p = m->pods[i];
 
 		if (strlen(p->ns) == (size_t)(slash - nsname) &&
-		    !strncmp(p->ns, nsname, (size_t)(slash - nsname)) && !strcmp(p->name, slash + 1))
+		    !strncmp(p->ns, nsname, (size_t)(slash - nsname)) &&
+		    !strcmp(p->name, slash + 1))
 			return p;
 	}
 	return NULL;
@@ -228,7 +230,8 @@ static int cmd_check(const char *dir, const char *json_path)
 		const char *proto = json_string_value(json_object_get(it, "proto"));
 		json_int_t port = json_integer_value(json_object_get(it, "port"));
 		json_int_t fam = json_integer_value(json_object_get(it, "family"));
-		json_t *obs = json_object_get(it, "observed"), *pred = json_object_get(it, "predicted");
+		json_t *obs = json_object_get(it, "observed"),
+		       *pred = json_object_get(it, "predicted");
 		const struct pw_pod *sp = src ? find_pod(m, src) : NULL;
 		const struct pw_pod *dp = dst ? find_pod(m, dst) : NULL;
 		const union pw_addr *sa, *da;
@@ -240,12 +243,14 @@ static int cmd_check(const char *dir, const char *json_path)
 			diffs++;
 			continue;
 		}
-		pr = !strcmp(proto, "tcp") ? PW_PROTO_TCP : !strcmp(proto, "udp") ? PW_PROTO_UDP : 0;
+		pr = !strcmp(proto, "tcp")   ? PW_PROTO_TCP
+		     : !strcmp(proto, "udp") ? PW_PROTO_UDP
+					     : 0;
 		sa = pod_addr(sp, (int)fam);
 		da = pod_addr(dp, (int)fam);
 		if (!pr || !sa || !da) {
-			printf("DIFF %s -> %s %s/%lld IPv%lld: no such protocol/address\n", src, dst,
-			       proto, (long long)port, (long long)fam);
+			printf("DIFF %s -> %s %s/%lld IPv%lld: no such protocol/address\n", src,
+			       dst, proto, (long long)port, (long long)fam);
 			diffs++;
 			continue;
 		}
@@ -260,9 +265,9 @@ static int cmd_check(const char *dir, const char *json_path)
 				       src, dst, (long long)port, proto, (long long)fam,
 				       want ? "connected" : "blocked",
 				       json_is_true(obs) ? "connected" : "blocked",
-				       json_is_boolean(pred) ? (json_is_true(pred) ? "connected"
-										   : "blocked")
-							     : "null");
+				       json_is_boolean(pred)
+					       ? (json_is_true(pred) ? "connected" : "blocked")
+					       : "null");
 			diffs++;
 		}
 	}
@@ -295,11 +300,11 @@ static int cmd_expect(const char *dir)
 
 					if (!sa || !da || cp->proto == PW_PROTO_SCTP)
 						continue;
-					printf("%s/%s %s/%s %u/%s %d %s\n", sp->ns, sp->name, dp->ns,
-					       dp->name, cp->port,
+					printf("%s/%s %s/%s %u/%s %d %s\n", sp->ns, sp->name,
+					       dp->ns, dp->name, cp->port,
 					       cp->proto == PW_PROTO_UDP ? "udp" : "tcp", fam,
 					       ref_connected(m, sa, da, cp->proto, cp->port) ? "X"
-											      : ".");
+											     : ".");
 				}
 		}
 	pw_model_free(m);
