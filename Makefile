@@ -127,6 +127,11 @@ $(B)/bench/compile_bench: bench/compile_bench.c $(LIB) | $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TEST_CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
+# random lab scenarios + the reference evaluator (make conformance)
+$(B)/bench/conf_random: bench/conf_random.c tests/unit/gen.c tests/unit/refeval.c $(LIB) | $(SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) $(DEPFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
 # parser + compiler fuzzing (libFuzzer); only the engine's sources
 FUZZ_SECONDS ?= 60
 FUZZ_SRCS := daemon/diag.c daemon/model.c daemon/policy_parse.c daemon/policy_compile.c daemon/eval.c

@@ -142,6 +142,7 @@ int lab_serve_start(struct lab *lab, int i, char *err, size_t errlen);
 struct lab_probe_opts {
 	const struct lab_port *ports; /* NULL: each destination's container ports */
 	int n_ports;
+	const bool *pods; /* NULL: every pod; else pods[i] selects lab->pods[i] (both ends) */
 	bool services;
 	int family; /* 4, 6 or 0 (both) */
 	int timeout_ms;

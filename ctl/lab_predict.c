@@ -121,8 +121,13 @@ int lab_predict_flow(struct lab_predict *p, const struct lab_pod *src, const str
 	if (pw_addr_parse(s, &sa, &v4) || pw_addr_parse(d, &da, &v4))
 		return -EINVAL;
 	pw_eval_flow(&p->be, &sa, &da, proto, port, &res);
-	/* the policy's decision: an audit verdict is a denial that passes */
-	return res.verdict == PW_VERDICT_ALLOW;
+	/*
+	 * What the probe will observe: an audit verdict is a denial that passes
+	 * (the datapath lets it through and only logs it), so it predicts a
+	 * connection; predicting "blocked" flagged every audited flow as a
+	 * difference between the wire and the policies.
+	 */
+	return res.verdict == PW_VERDICT_ALLOW || res.verdict == PW_VERDICT_AUDIT;
 }
 
 void lab_predict_close(struct lab_predict *p)

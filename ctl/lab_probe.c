@@ -301,7 +301,7 @@ static int build_targets(const struct lab *lab, const struct lab_probe_opts *o, 
 			const struct lab_pod *dp = &lab->pods[d];
 			int np = o->ports ? o->n_ports : dp->n_ports;
 
-			if (s == d)
+			if (s == d || (o->pods && (!o->pods[s] || !o->pods[d])))
 				continue;
 			for (int k = 0; k < np; k++) {
 				const struct lab_port *lp = o->ports ? &o->ports[k] : &dp->ports[k];

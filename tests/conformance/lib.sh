@@ -109,19 +109,29 @@ build_step_dir() {
 }
 
 # sync_dir SRC DST: make DST hold exactly SRC's *.yaml, replacing each changed file by
-# rename (a watcher never reads a half-written file) and removing stale ones
+# rename (a watcher never reads a half-written file) and removing stale ones. Every new
+# file is staged (as a dotfile, which a watcher ignores) before the first rename, so the
+# visible changes come in one short burst. Sets SYNC_CHANGED=1 when it changed anything.
 sync_dir() {
 	local src=$1 dst=$2 f b
+	local -a stage=() stale=()
 	for f in "$src"/*.yaml; do
 		[[ -e $f ]] || continue
 		b=${f##*/}
 		cmp -s "$f" "$dst/$b" && continue
-		cp "$f" "$dst/.$b.tmp" && mv -f "$dst/.$b.tmp" "$dst/$b" || return 1
+		cp "$f" "$dst/.$b.tmp" || return 1
+		stage+=("$b")
 	done
 	for f in "$dst"/*.yaml; do
 		[[ -e $f ]] || continue
-		[[ -e $src/${f##*/} ]] || rm -f "$f"
+		[[ -e $src/${f##*/} ]] || stale+=("$f")
 	done
+	for b in "${stage[@]}"; do
+		mv -f "$dst/.$b.tmp" "$dst/$b" || return 1
+	done
+	((${#stale[@]} == 0)) || rm -f "${stale[@]}" || return 1
+	((${#stage[@]} + ${#stale[@]} == 0)) || SYNC_CHANGED=1
+	return 0
 }
 
 # json_top_string JSON KEY: the value of a top-level string member (nested objects and
@@ -144,3 +154,54 @@ kernel_has_sctp() {
 	[[ -e /proc/net/sctp ]] && return 0
 	modprobe -n sctp >/dev/null 2>&1
 }
+
+# ---- lab mode (run.sh, random.sh). The caller sets PODWALLCTL, LAB_SOCKET (podwalld's
+# socket, from `lab show -j`), LAB_LIVE (the lab's policy directory), LAB_SETTLE_MS, and
+# defines vlog and add_diff.
+
+# reload_count: podwalld's reloads+errors (-1 when it cannot be asked)
+reload_count() {
+	local out r=-1 e=0
+	[[ -n $LAB_SOCKET ]] || { echo -1; return; }
+	out=$("$PODWALLCTL" -j --socket "$LAB_SOCKET" status 2>/dev/null)
+	[[ $out =~ \"reloads\":[[:space:]]*([0-9]+) ]] && r=${BASH_REMATCH[1]}
+	[[ $out =~ \"errors\":[[:space:]]*([0-9]+) ]] && e=${BASH_REMATCH[1]}
+	((r >= 0)) && r=$((r + e))
+	echo "$r"
+}
+
+# lab_apply DIR: make the live directory hold DIR's objects; when anything changed, wait
+# (bounded) until podwalld has reloaded and then stays quiet for LAB_SETTLE_MS (several
+# debounce periods: a burst of renames can span two reloads, and the first one may hold
+# a mixture of the old and the new set), so a probe never sees a previous policy set
+lab_apply() {
+	local before after last i quiet=0
+	before=$(reload_count)
+	SYNC_CHANGED=0
+	sync_dir "$1" "$LAB_LIVE" || return 1
+	((SYNC_CHANGED)) || return 0
+	((before >= 0)) || return 0
+	for ((i = 0; i < 200; i++)); do
+		after=$(reload_count)
+		((after > before)) && break
+		sleep 0.05
+	done
+	if ((after <= before)); then
+		add_diff "podwalld did not reload within 10 s (reloads+errors stayed $before)"
+		return 0
+	fi
+	last=$after
+	for ((i = 0; i < 100 && quiet < LAB_SETTLE_MS; i++)); do
+		sleep 0.05
+		after=$(reload_count)
+		if ((after != last)); then
+			last=$after
+			quiet=0
+			vlog "another reload after the first (a burst spanned two)"
+		else
+			quiet=$((quiet + 50))
+		fi
+	done
+	return 0
+}
+

@@ -99,6 +99,20 @@ PY
 	else
 		fail "lab_probe_refused_text_$topo" "$(tail -1 "$PW_TMP/refused.txt")"
 	fi
+	# --pods: only pairs of the listed pods (2 ordered pairs x 2 ports, IPv4)
+	if "$CTL" -j lab probe --name "$n" --pods x/a,y/c >"$PW_TMP/pods.json" 2>"$PW_TMP/probe.err" &&
+		python3 - "$PW_TMP/pods.json" <<'PY' 2>"$PW_TMP/check.err"; then
+import json, sys
+d = json.load(open(sys.argv[1]))
+pairs = sorted((x["src"], x["dst"]) for x in d)
+assert pairs == sorted([("x/a", "y/c")] * 2 + [("y/c", "x/a")] * 2), pairs
+PY
+		pass "lab_probe_pods_$topo"
+	else
+		fail "lab_probe_pods_$topo" "$(tail -2 "$PW_TMP/probe.err" "$PW_TMP/check.err" | tr '\n' ' ')"
+	fi
+	"$CTL" lab probe --name "$n" --pods x/a,q/z >/dev/null 2>&1
+	[ $? -eq 2 ] && pass "lab_probe_unknown_pod_$topo" || fail "lab_probe_unknown_pod_$topo" "not a usage error"
 	"$CTL" lab up "$DATA" --name "$n" --no-daemon >/dev/null 2>&1
 	[ $? -eq 1 ] && pass "lab_up_twice_refused_$topo" || fail "lab_up_twice_refused_$topo" "second up did not fail with 1"
 	"$CTL" lab down --name "$n" >/dev/null 2>&1 || fail "lab_down_$topo" "exit status $?"
@@ -137,6 +151,39 @@ else
 fi
 "$CTL" lab down --name "$n" >/dev/null 2>&1
 [ -z "$(leftovers "$n")" ] && pass lab_services_down_clean || fail lab_services_down_clean "$(leftovers "$n")"
+
+# an audit policy denies but lets traffic through: the prediction is "connected"
+# (a deny-all ingress in audit mode next to a real one on x/b only)
+n=pwt$$a
+LABS+=("$n")
+mkdir -p "$PW_TMP/audit"
+cp "$DATA"/*.yaml "$PW_TMP/audit/"
+cat >"$PW_TMP/audit/pol.yaml" <<'EOF2'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-all-audit, namespace: x, annotations: {podwall.io/audit: "true"}}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-all, namespace: y}
+spec: {podSelector: {}, policyTypes: [Ingress]}
+EOF2
+if "$CTL" lab up "$PW_TMP/audit" --name "$n" --no-daemon >/dev/null 2>&1 &&
+	"$CTL" -j lab probe --name "$n" >"$PW_TMP/audit.json" 2>"$PW_TMP/probe.err" &&
+	python3 - "$PW_TMP/audit.json" <<'PY' 2>"$PW_TMP/check.err"; then
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d, "no probes"
+for x in d:
+    want = not x["dst"].startswith("y/")
+    assert x["predicted"] is want, x
+PY
+	pass lab_predicted_audit
+else
+	fail lab_predicted_audit "$(tail -2 "$PW_TMP/probe.err" "$PW_TMP/check.err" | tr '\n' ' ')"
+fi
+"$CTL" lab down --name "$n" >/dev/null 2>&1
 
 # failure paths leave nothing behind
 n=pwt$$f

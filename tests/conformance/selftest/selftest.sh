@@ -43,6 +43,11 @@ if [[ $EUID -eq 0 ]]; then
 		last=$(tail -n1 <<<"$out")
 		[[ $last == "0 passed, 1 failed, 0 skipped" ]] && ok "lab broken case $c" || bad "lab broken case $c: $out"
 	done
+	out=$(PODWALLCTL=$MOCK MOCK_CASE=21 "$RUN" --mode lab --via both --case 21 2>&1)
+	[[ $(tail -n1 <<<"$out") == "1 passed, 0 failed, 0 skipped" ]] && ok "lab oracle --via both" || bad "lab --via both: $out"
+	out=$(PODWALLCTL=$MOCK MOCK_CASE=21 MOCK_BREAK=allow LAB_RETRIES=1 "$RUN" --mode lab --via both --case 21 2>&1)
+	grep -q '^FAIL: 21 .*via service' <<<"$out" && ok "lab broken --via both names the service probe" ||
+		bad "lab broken --via both: $out"
 	[[ ! -e $MOCK_STATE ]] && ok "lab down after every case" || bad "lab left up"
 	out=$(PODWALLCTL=$MOCK MOCK_CASE=46 "$RUN" --mode lab --case 46 2>&1)
 	if kernel_has_sctp; then
