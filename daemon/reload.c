@@ -166,9 +166,17 @@ static void inotify_cb(struct pw_watch *w, uint32_t events)
 			       ev->mask & IN_CREATE ? "create " : "", name);
 			note_changed(rl, name);
 			/* Created but not yet closed: a writer is probably still at it,
-			 * and its IN_CLOSE_WRITE will shorten the wait. */
-			arm(rl, ev->mask == IN_CREATE ? PW_RELOAD_CREATE_GRACE_MS
-						      : PW_RELOAD_DEBOUNCE_MS);
+			 * and its IN_CLOSE_WRITE will shorten the wait.  A file that is
+			 * complete (closed after writing, renamed into place) is read
+			 * almost at once: the wait is the reload latency users see.  A
+			 * file that went away waits longer, since editors rename the
+			 * old file away before writing the new one. */
+			if (ev->mask & IN_CREATE)
+				arm(rl, PW_RELOAD_CREATE_GRACE_MS);
+			else if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO))
+				arm(rl, PW_RELOAD_SETTLE_MS);
+			else
+				arm(rl, PW_RELOAD_DEBOUNCE_MS);
 		}
 	}
 }

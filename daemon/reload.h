@@ -21,7 +21,8 @@
 #include "loop.h"
 #include "podwall/image.h"
 
-#define PW_RELOAD_DEBOUNCE_MS 20
+#define PW_RELOAD_DEBOUNCE_MS 20      /* a file removed or renamed away, overflow, ..data */
+#define PW_RELOAD_SETTLE_MS 2	      /* a file closed after writing or renamed into place */
 #define PW_RELOAD_CREATE_GRACE_MS 500 /* created, not yet closed: wait longer */
 #define PW_RELOAD_MAX_DELAY_MS 1000   /* a steady stream of events still reloads */
 #define PW_RELOAD_MAX_CHANGED 4096    /* beyond: treated as "everything changed" */
