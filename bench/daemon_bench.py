@@ -329,13 +329,13 @@ class Daemon:
 
 
 STAGE_RE = re.compile(r"parsed (\d+) of (\d+) files in ([\d.]+) ms \((\d+) removed\), merge ([\d.]+) ms, compile ([\d.]+) ms")
-APPLY_RE = re.compile(r"dataplane apply ([\d.]+) ms")
+APPLY_RE = re.compile(r"dataplane apply ([\d.]+) ms \(discovery ([\d.]+), maps to epoch ([\d.]+), grace ([\d.]+), attach ([\d.]+)\)")
 
 
 def stages_since(log, off):
     txt = log[off:]
     st = [m.groups() for m in STAGE_RE.finditer(txt)]
-    ap = [float(m.group(1)) for m in APPLY_RE.finditer(txt)]
+    ap = [tuple(float(x) for x in m.groups()) for m in APPLY_RE.finditer(txt)]
     return ([float(s[2]) for s in st], [float(s[4]) for s in st], [float(s[5]) for s in st], ap)
 
 
@@ -437,8 +437,13 @@ def main():
                    "revoke_p50_ms": pct(cut, 50), "revoke_p99_ms": pct(cut, 99),
                    "revoke_cut": cut_ok, "revoke_trials": len(cut),
                    "parse_ms_p50": pct(pa, 50), "merge_ms_p50": pct(me, 50),
-                   "compile_ms_p50": pct(co, 50), "apply_ms_p50": pct(apl, 50),
-                   "compile_ms_p99": pct(co, 99), "apply_ms_p99": pct(apl, 99)}
+                   "compile_ms_p50": pct(co, 50), "compile_ms_p99": pct(co, 99),
+                   "apply_ms_p50": pct([x[0] for x in apl], 50),
+                   "discovery_ms_p50": pct([x[1] for x in apl], 50),
+                   "maps_to_epoch_ms_p50": pct([x[2] for x in apl], 50),
+                   "maps_to_epoch_ms_p99": pct([x[2] for x in apl], 99),
+                   "grace_ms_p50": pct([x[3] for x in apl], 50),
+                   "attach_ms_p50": pct([x[4] for x in apl], 50)}
             out.append(rec)
             print("daemon_bench: %s" % json.dumps(rec), file=sys.stderr)
         tx.stop = True

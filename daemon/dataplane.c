@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Dataplane orchestration: see dataplane.h. */
 #include <errno.h>
+#include <time.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@ struct pw_dp {
 	size_t n_attached;
 	struct pw_mw_stats last;
 	int last_err;
+	struct pw_dp_timing timing; /* of the last apply */
 };
 
 static void dlog(struct pw_dp *dp, int level, const char *fmt, ...)
@@ -299,6 +301,19 @@ static int same_view(const struct pw_dp *dp, const struct pw_mw_local *l, size_t
 	       !memcmp(h, dp->host, nh * sizeof(*h));
 }
 
+static uint64_t dp_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void pw_dp_last_timing(const struct pw_dp *dp, struct pw_dp_timing *ret)
+{
+	*ret = dp->timing;
+}
+
 static int sync(struct pw_dp *dp, int force, int *ret_changed)
 {
 	struct pw_mw_local *local = NULL;
@@ -308,7 +323,11 @@ static int sync(struct pw_dp *dp, int force, int *ret_changed)
 	struct pw_mw_view view;
 	int err, changed = 0;
 
+	uint64_t t0 = dp_mono_ns(), t1;
+
+	dp->timing = (struct pw_dp_timing){ 0 };
 	err = resolve(dp, &local, &how, &n, &host, &nh);
+	dp->timing.resolve_ns = dp_mono_ns() - t0;
 	if (err) {
 		dlog(dp, PW_DLOG_ERR, "interface discovery failed: %s", strerror(-err));
 		return err;
@@ -337,6 +356,7 @@ static int sync(struct pw_dp *dp, int force, int *ret_changed)
 		how = NULL;
 		host = NULL;
 	}
+	t1 = dp_mono_ns();
 	/* Attach after the maps hold the pods' policy. */
 	for (size_t i = 0; dp->img && i < dp->n_local; i++) {
 		uint32_t ifx = dp->local[i].ifindex;
@@ -368,6 +388,11 @@ static int sync(struct pw_dp *dp, int force, int *ret_changed)
 		dlog(dp, PW_DLOG_WARN, "detaching unused interfaces: %s", strerror(-err));
 	pw_attach_forget_stale(dp->rec_fd, NULL);
 	attach_uplinks(dp);
+	dp->timing.attach_ns = dp_mono_ns() - t1;
+	if (changed) {
+		dp->timing.write_ns = dp->last.write_ns;
+		dp->timing.grace_ns = dp->last.grace_ns;
+	}
 	err = 0;
 	if (ret_changed)
 		*ret_changed = changed;

@@ -195,7 +195,13 @@ static int apply_cb(void *p, struct pw_image *img, char **ret_errors)
 	uint64_t t0 = mono_ns();
 	int r = pw_dp_apply(c->dp, img);
 
-	pw_info("reload: dataplane apply %.2f ms", (double)(mono_ns() - t0) / 1e6);
+	struct pw_dp_timing tm;
+
+	pw_dp_last_timing(c->dp, &tm);
+	pw_info("reload: dataplane apply %.2f ms (discovery %.2f, maps to epoch %.2f, grace %.2f, "
+		"attach %.2f)",
+		(double)(mono_ns() - t0) / 1e6, (double)tm.resolve_ns / 1e6,
+		(double)tm.write_ns / 1e6, (double)tm.grace_ns / 1e6, (double)tm.attach_ns / 1e6);
 
 	if (r) {
 		/* The dataplane keeps a pointer to the image it was given; the

@@ -225,6 +225,16 @@ struct cc {
 	struct rangeacc *racc;
 	size_t n_racc, cap_racc;
 	struct hidx racc_idx;
+
+	/* Pods with the same namespace and labels are selected by the same
+	 * selectors: each class is matched once against every policy and atom
+	 * (a deployment's replicas share one class). */
+	uint32_t *pod_cls; /* per pod; UINT32_MAX for pods that are not endpoints */
+	uint32_t *cls_rep; /* a pod of each class */
+	size_t n_cls;
+	size_t pol_bytes;
+	uint8_t *cls_pols;  /* n_cls x pol_bytes: policy i selects the class */
+	uint8_t *cls_atoms; /* n_cls x sig_bytes: selector atom a selects the class */
 	int err;
 };
 
@@ -307,6 +317,87 @@ static bool policy_selects(const struct pw_model *m, const struct pw_policy *pol
 {
 	(void)m;
 	return !strcmp(pol->ns, pod->ns) && pw_selector_matches(&pol->pod_sel, &pod->labels);
+}
+
+/* ---- pod classes ---- */
+
+static int pod_classes(struct cc *c)
+{
+	const struct pw_model *m = c->m;
+	struct intern keys = {};
+	struct buf key = {};
+	size_t i, j, cap = 0;
+	int is_new, r = -ENOMEM;
+
+	c->pod_cls = calloc(m->n_pods + 1, sizeof(*c->pod_cls));
+	if (!c->pod_cls)
+		goto out;
+	for (i = 0; i < m->n_pods; i++) {
+		const struct pw_pod *pod = m->pods[i];
+		long k;
+
+		c->pod_cls[i] = UINT32_MAX;
+		if (pw_pod_skip_reason(pod))
+			continue;
+		key.len = 0;
+		buf_add(&key, pod->ns, strlen(pod->ns) + 1);
+		for (j = 0; j < pod->labels.n; j++) {
+			buf_add(&key, pod->labels.v[j].key, strlen(pod->labels.v[j].key) + 1);
+			buf_add(&key, pod->labels.v[j].value, strlen(pod->labels.v[j].value) + 1);
+		}
+		if (key.oom)
+			goto out;
+		k = intern_get(&keys, key.p, key.len, &is_new);
+		if (k < 0)
+			goto out;
+		if (is_new) {
+			if (grow_arr((void **)&c->cls_rep, &cap, c->n_cls, sizeof(*c->cls_rep)))
+				goto out;
+			c->cls_rep[c->n_cls++] = (uint32_t)i;
+		}
+		c->pod_cls[i] = (uint32_t)k;
+	}
+	c->pol_bytes = (m->n_policies + 7) / 8;
+	c->cls_pols = calloc(c->n_cls * c->pol_bytes + 1, 1);
+	if (!c->cls_pols)
+		goto out;
+	for (i = 0; i < c->n_cls; i++) {
+		const struct pw_pod *pod = m->pods[c->cls_rep[i]];
+
+		for (j = 0; j < m->n_policies; j++)
+			if (policy_selects(m, m->policies[j], pod))
+				setbit(c->cls_pols + i * c->pol_bytes, j);
+	}
+	r = 0;
+out:
+	free(key.p);
+	intern_free(&keys);
+	return r;
+}
+
+/* After collect_atoms: which selector atoms select each class. */
+static int class_atoms(struct cc *c)
+{
+	const struct pw_model *m = c->m;
+	size_t i, a;
+
+	c->cls_atoms = calloc(c->n_cls * c->sig_bytes + 1, 1);
+	if (!c->cls_atoms)
+		return -ENOMEM;
+	for (i = 0; i < c->n_cls; i++) {
+		const struct pw_pod *pod = m->pods[c->cls_rep[i]];
+
+		for (a = 0; a < c->n_atoms; a++)
+			if (peer_selects_pod(m, c->atoms[a].pol, c->atoms[a].peer, pod))
+				setbit(c->cls_atoms + i * c->sig_bytes, a);
+	}
+	return 0;
+}
+
+/* policy_selects() for pod i (an endpoint), from its class. */
+static bool pol_selects_pod(const struct cc *c, size_t pol, size_t pod)
+{
+	return bit(c->cls_pols + (size_t)c->pod_cls[pod] * c->pol_bytes, pol);
 }
 
 /* ---- identities ---- */
@@ -413,10 +504,7 @@ static int pod_identities(struct cc *c, uint32_t **ret_ep_ident)
 
 		if (pw_pod_skip_reason(pod))
 			continue;
-		memset(podbits, 0, c->sig_bytes + 1);
-		for (a = 0; a < c->n_atoms; a++)
-			if (peer_selects_pod(m, c->atoms[a].pol, c->atoms[a].peer, pod))
-				setbit(podbits, a);
+		memcpy(podbits, c->cls_atoms + (size_t)c->pod_cls[i] * c->sig_bytes, c->sig_bytes);
 		for (j = 0; j < pod->n_addrs; j++) {
 			long k;
 
@@ -631,9 +719,10 @@ struct setkey_hdr {
 	uint32_t n_pols;
 };
 
-static int pod_sets(struct cc *c, const struct pw_pod *pod, uint32_t set_idx[2])
+static int pod_sets(struct cc *c, size_t pod_i, uint32_t set_idx[2])
 {
 	const struct pw_model *m = c->m;
+	const struct pw_pod *pod = m->pods[pod_i];
 	struct pname *pn = NULL;
 	size_t n_pn = 0, cap_pn = 0, i, d, r, k;
 	struct buf key = {};
@@ -654,7 +743,7 @@ static int pod_sets(struct cc *c, const struct pw_pod *pod, uint32_t set_idx[2])
 		for (i = 0; i < m->n_policies; i++) {
 			const struct pw_policy *p = m->policies[i];
 
-			if (!p->types[d] || !policy_selects(m, p, pod))
+			if (!p->types[d] || !pol_selects_pod(c, i, pod_i))
 				continue;
 			pols[n_pols++] = (uint32_t)i;
 			if (d != PW_DIR_INGRESS)
@@ -1201,7 +1290,7 @@ static int fill_tables(struct cc *c, uint32_t **ret_bases)
 			}
 		}
 		for (r = 0; r < m->n_pods; r++)
-			if (!pw_pod_skip_reason(m->pods[r]) && policy_selects(m, p, m->pods[r]))
+			if (c->pod_cls[r] != UINT32_MAX && pol_selects_pod(c, i, r))
 				ip->n_selected++;
 	}
 	*ret_bases = bases;
@@ -1286,10 +1375,16 @@ int pw_compile(const struct pw_model *m, const struct pw_compile_opts *opts,
 	hidx_init(&c.racc_idx, sizeof(struct rangeacc), offsetof(struct rangeacc, key),
 		  sizeof(struct pw_pol_key));
 
+	r = pod_classes(&c);
+	if (r)
+		goto out;
 	r = fill_tables(&c, &bases);
 	if (r)
 		goto out;
 	r = collect_atoms(&c);
+	if (r)
+		goto out;
+	r = class_atoms(&c);
 	if (r)
 		goto out;
 	r = pod_identities(&c, &ep_ident);
@@ -1312,7 +1407,7 @@ int pw_compile(const struct pw_model *m, const struct pw_compile_opts *opts,
 		if (pw_pod_skip_reason(pod))
 			continue;
 		n_ep += pod->n_addrs;
-		r = pod_sets(&c, pod, pod_set[i]);
+		r = pod_sets(&c, i, pod_set[i]);
 		if (r)
 			goto out;
 	}
@@ -1464,6 +1559,10 @@ out:
 	hidx_free(&ep_idx);
 	intern_free(&c.sigs);
 	intern_free(&c.setkeys);
+	free(c.pod_cls);
+	free(c.cls_rep);
+	free(c.cls_pols);
+	free(c.cls_atoms);
 	free(ep_ident);
 	free(bases);
 	free(pod_set);
