@@ -358,9 +358,9 @@ def main():
     lab = Lab(a.tag)
     pdir = os.path.join(a.workdir, "policy")
     os.makedirs(pdir, exist_ok=True)
-    bpffs = "/sys/fs/bpf/" + a.tag
-    sockp = "/run/podwall/%s.sock" % a.tag
-    os.makedirs("/run/podwall", exist_ok=True)
+    bpffs = "/sys/fs/bpf/pwtest-" + a.tag
+    sockp = os.path.join(os.path.abspath(a.workdir), "podwalld.sock")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     d = Daemon(a.podwalld, lab.node, pdir, bpffs, sockp, os.path.join(a.workdir, "podwalld.log"))
     threads = []
     try:

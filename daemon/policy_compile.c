@@ -235,6 +235,8 @@ struct cc {
 	size_t pol_bytes;
 	uint8_t *cls_pols;  /* n_cls x pol_bytes: policy i selects the class */
 	uint8_t *cls_atoms; /* n_cls x sig_bytes: selector atom a selects the class */
+	uint32_t *ipb_atoms; /* the atoms that are ipBlocks */
+	size_t n_ipb_atoms;
 	int err;
 };
 
@@ -382,8 +384,12 @@ static int class_atoms(struct cc *c)
 	size_t i, a;
 
 	c->cls_atoms = calloc(c->n_cls * c->sig_bytes + 1, 1);
-	if (!c->cls_atoms)
+	c->ipb_atoms = calloc(c->n_atoms + 1, sizeof(*c->ipb_atoms));
+	if (!c->cls_atoms || !c->ipb_atoms)
 		return -ENOMEM;
+	for (a = 0; a < c->n_atoms; a++)
+		if (c->atoms[a].peer->ipblock.present)
+			c->ipb_atoms[c->n_ipb_atoms++] = (uint32_t)a;
 	for (i = 0; i < c->n_cls; i++) {
 		const struct pw_pod *pod = m->pods[c->cls_rep[i]];
 
@@ -511,9 +517,10 @@ static int pod_identities(struct cc *c, uint32_t **ret_ep_ident)
 			memset(sig, 0, len);
 			sig[0] = 1;
 			memcpy(sig + 1, podbits, c->sig_bytes);
-			for (a = 0; a < c->n_atoms; a++)
-				if (ipblock_contains(&c->atoms[a].peer->ipblock, &pod->addrs[j]))
-					setbit(sig + 1, a);
+			for (a = 0; a < c->n_ipb_atoms; a++)
+				if (ipblock_contains(&c->atoms[c->ipb_atoms[a]].peer->ipblock,
+						     &pod->addrs[j]))
+					setbit(sig + 1, c->ipb_atoms[a]);
 			for (a = 0; a < c->n_pn_out; a++) {
 				uint16_t p = pw_pod_named_port(pod, c->pn_out[a].name,
 							       c->pn_out[a].proto);
@@ -1563,6 +1570,7 @@ out:
 	free(c.cls_rep);
 	free(c.cls_pols);
 	free(c.cls_atoms);
+	free(c.ipb_atoms);
 	free(ep_ident);
 	free(bases);
 	free(pod_set);
