@@ -230,6 +230,9 @@ int pw_reload_now(struct pw_reload *rl, const char *why)
 	char *errors = NULL;
 	int r;
 
+	/* from the first event of the burst: the debounce as it really was */
+	rl->st.last_wait_ns = rl->armed || rl->first_ns ? t0 - rl->first_ns : 0;
+	rl->first_ns = 0;
 	if (rl->armed) {
 		struct itimerspec off = { 0 };
 
@@ -264,8 +267,10 @@ int pw_reload_now(struct pw_reload *rl, const char *why)
 	rl->st.last_ok_ns = wall_ns();
 	if (rl->ops.applied)
 		rl->ops.applied(rl->ops.ctx, img);
-	pw_info("reload (%s): policy applied in %.1f ms (%zu pods, %zu policies, %zu rules)", why,
-		(double)rl->st.last_duration_ns / 1e6, img->n_pods, img->n_policies, img->n_rules);
+	pw_info("reload (%s): policy applied in %.1f ms after %.2f ms of debounce (%zu pods, "
+		"%zu policies, %zu rules)",
+		why, (double)rl->st.last_duration_ns / 1e6, (double)rl->st.last_wait_ns / 1e6,
+		img->n_pods, img->n_policies, img->n_rules);
 	return 0;
 }
 
