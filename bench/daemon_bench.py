@@ -363,6 +363,7 @@ def main():
     ap.add_argument("--sizes", default="10,1000,10000")
     ap.add_argument("--trials", type=int, default=0, help="per size (default: by size and --quick)")
     ap.add_argument("--reloads", type=int, default=0)
+    ap.add_argument("--interval-us", type=int, default=100, help="probe datagram interval")
     a = ap.parse_args()
     ROOTNS = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     sys.setswitchinterval(0.0001)
@@ -413,7 +414,7 @@ def main():
 
         # one datagram every ~0.1-0.2 ms (the measurement's resolution): more
         # would take CPU from podwalld on a 2-core machine
-        tx = Sender(sa, ("10.99.0.2", 7000), 0.0001)
+        tx = Sender(sa, ("10.99.0.2", 7000), a.interval_us / 1e6)
         tx.start()
         threads.append(tx)
         for n in sizes:
