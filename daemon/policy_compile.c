@@ -235,6 +235,7 @@ struct cc {
 	size_t pol_bytes;
 	uint8_t *cls_pols;  /* n_cls x pol_bytes: policy i selects the class */
 	uint8_t *cls_atoms; /* n_cls x sig_bytes: selector atom a selects the class */
+	struct clsset *clsset; /* n_cls x 2 (direction) */
 	uint32_t *ipb_atoms; /* the atoms that are ipBlocks */
 	size_t n_ipb_atoms;
 	int err;
@@ -726,72 +727,92 @@ struct setkey_hdr {
 	uint32_t n_pols;
 };
 
+/* The isolating policies of a class in one direction, and the port names
+ * their ingress rules use: computed once per class. */
+struct clsset {
+	bool done;
+	uint32_t *pols;
+	size_t n_pols;
+	struct pname *pn;
+	size_t n_pn;
+	long memo; /* the set, when no named port makes pods of the class differ */
+};
+
+static int class_set(struct cc *c, size_t cls, size_t d, struct clsset *cs)
+{
+	const struct pw_model *m = c->m;
+	size_t cap_pn = 0, i, r, k;
+
+	cs->done = true;
+	cs->memo = -1;
+	cs->pols = malloc((m->n_policies + 1) * sizeof(*cs->pols));
+	if (!cs->pols)
+		return -ENOMEM;
+	for (i = 0; i < m->n_policies; i++) {
+		const struct pw_policy *p = m->policies[i];
+
+		if (!p->types[d] || !bit(c->cls_pols + cls * c->pol_bytes, i))
+			continue;
+		cs->pols[cs->n_pols++] = (uint32_t)i;
+		if (d != PW_DIR_INGRESS)
+			continue;
+		for (r = 0; r < p->n_rules[d]; r++)
+			for (k = 0; k < p->rules[d][r].n_ports; k++) {
+				const struct pw_port *pt = &p->rules[d][r].ports[k];
+
+				if (pt->name &&
+				    add_pname(&cs->pn, &cs->n_pn, &cap_pn, pt->name, pt->proto))
+					return -ENOMEM;
+			}
+	}
+	return 0;
+}
+
 static int pod_sets(struct cc *c, size_t pod_i, uint32_t set_idx[2])
 {
 	const struct pw_model *m = c->m;
 	const struct pw_pod *pod = m->pods[pod_i];
-	struct pname *pn = NULL;
-	size_t n_pn = 0, cap_pn = 0, i, d, r, k;
+	size_t cls = c->pod_cls[pod_i], i, d;
 	struct buf key = {};
 	int is_new, ret = -ENOMEM;
 
 	for (d = 0; d < 2; d++) {
 		struct setkey_hdr h = { .dir = (uint8_t)d };
-		uint32_t *pols = NULL;
-		size_t n_pols = 0;
+		struct clsset *cs = &c->clsset[cls * 2 + d];
 		long s;
 
 		set_idx[d] = UINT32_MAX;
-		key.len = 0;
-		n_pn = 0;
-		pols = malloc((m->n_policies + 1) * sizeof(*pols));
-		if (!pols)
+		if (!cs->done && class_set(c, cls, d, cs))
 			goto out;
-		for (i = 0; i < m->n_policies; i++) {
-			const struct pw_policy *p = m->policies[i];
-
-			if (!p->types[d] || !pol_selects_pod(c, i, pod_i))
-				continue;
-			pols[n_pols++] = (uint32_t)i;
-			if (d != PW_DIR_INGRESS)
-				continue;
-			for (r = 0; r < p->n_rules[d]; r++)
-				for (k = 0; k < p->rules[d][r].n_ports; k++) {
-					const struct pw_port *pt = &p->rules[d][r].ports[k];
-
-					if (pt->name &&
-					    add_pname(&pn, &n_pn, &cap_pn, pt->name, pt->proto)) {
-						free(pols);
-						goto out;
-					}
-				}
-		}
-		if (!n_pols) {
-			free(pols);
+		if (!cs->n_pols)
+			continue;
+		if (cs->memo >= 0) {
+			set_idx[d] = (uint32_t)cs->memo;
 			continue;
 		}
-		h.n_pols = (uint32_t)n_pols;
+		key.len = 0;
+		h.n_pols = (uint32_t)cs->n_pols;
 		buf_add(&key, &h, sizeof(h));
-		buf_add(&key, pols, n_pols * sizeof(*pols));
-		for (i = 0; i < n_pn; i++) {
-			uint16_t port = pw_pod_named_port(pod, pn[i].name, pn[i].proto);
+		buf_add(&key, cs->pols, cs->n_pols * sizeof(*cs->pols));
+		for (i = 0; i < cs->n_pn; i++) {
+			uint16_t port = pw_pod_named_port(pod, cs->pn[i].name, cs->pn[i].proto);
 
-			buf_add(&key, pn[i].name, strlen(pn[i].name) + 1);
-			buf_add(&key, &pn[i].proto, 1);
+			buf_add(&key, cs->pn[i].name, strlen(cs->pn[i].name) + 1);
+			buf_add(&key, &cs->pn[i].proto, 1);
 			buf_add(&key, &port, 2);
 		}
-		if (key.oom) {
-			free(pols);
+		if (key.oom)
 			goto out;
-		}
 		s = intern_get(&c->setkeys, key.p, key.len, &is_new);
-		if (s < 0) {
-			free(pols);
+		if (s < 0)
 			goto out;
-		}
 		if (is_new) {
 			struct setinfo *si;
+			uint32_t *pols = malloc(cs->n_pols * sizeof(*pols));
 
+			if (!pols)
+				goto out;
+			memcpy(pols, cs->pols, cs->n_pols * sizeof(*pols));
 			if (grow_arr((void **)&c->sets, &c->cap_sets, c->n_sets,
 				     sizeof(*c->sets))) {
 				free(pols);
@@ -802,19 +823,18 @@ static int pod_sets(struct cc *c, size_t pod_i, uint32_t set_idx[2])
 			si->id = (uint32_t)c->n_sets;
 			si->dir = (uint8_t)d;
 			si->pols = pols;
-			si->n_pols = (uint32_t)n_pols;
+			si->n_pols = (uint32_t)cs->n_pols;
 			si->audit = true;
-			for (i = 0; i < n_pols; i++)
-				if (!m->policies[pols[i]]->audit)
+			for (i = 0; i < cs->n_pols; i++)
+				if (!m->policies[cs->pols[i]]->audit)
 					si->audit = false;
-			pols = NULL;
 		}
-		free(pols);
+		if (!cs->n_pn)
+			cs->memo = s;
 		set_idx[d] = (uint32_t)s;
 	}
 	ret = 0;
 out:
-	free(pn);
 	free(key.p);
 	return ret;
 }
@@ -1403,7 +1423,8 @@ int pw_compile(const struct pw_model *m, const struct pw_compile_opts *opts,
 
 	/* endpoints and their sets */
 	pod_set = calloc(m->n_pods + 1, sizeof(*pod_set));
-	if (!pod_set) {
+	c.clsset = calloc(c.n_cls * 2 + 1, sizeof(*c.clsset));
+	if (!pod_set || !c.clsset) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -1571,6 +1592,11 @@ out:
 	free(c.cls_pols);
 	free(c.cls_atoms);
 	free(c.ipb_atoms);
+	for (i = 0; c.clsset && i < c.n_cls * 2; i++) {
+		free(c.clsset[i].pols);
+		free(c.clsset[i].pn);
+	}
+	free(c.clsset);
 	free(ep_ident);
 	free(bases);
 	free(pod_set);
