@@ -313,6 +313,18 @@ class Daemon:
             time.sleep(0.001)
         return False
 
+    def wait_quiet(self, quiet_s=0.05, timeout=30.0):
+        """Until no reload was applied for quiet_s (a reload in flight is done)."""
+        deadline = time.time() + timeout
+        n, since = self.applied(), time.time()
+        while time.time() < deadline:
+            time.sleep(0.005)
+            m = self.applied()
+            if m != n:
+                n, since = m, time.time()
+            elif time.time() - since >= quiet_s:
+                return
+
     def pid(self):
         # nsenter execs podwalld (no fork without --target/--pid)
         return self.p.pid
@@ -423,7 +435,7 @@ def main():
                 write_pods(pdir, n)
                 if not d.wait_applied(k + 1, 60):
                     raise RuntimeError("podwalld did not apply %d pods" % n)
-                time.sleep(0.3)  # the pod files' burst may take two reloads
+                d.wait_quiet(0.5)  # the pod files' burst may take more reloads
             lat, cut, cut_ok = [], [], 0
             logoff = len(d.log())
             for t in range(trials[n]):
@@ -437,19 +449,22 @@ def main():
                     raise RuntimeError("update never enforced at %d pods" % n)
                 lat.append((got - ts) / 1e6)
                 d.wait_applied(k + 1)
-                time.sleep(0.02)
-                # revoke: the established a -> b flow must stop at its next packet
-                k = d.applied()
+                d.wait_quiet()
+                # revoke: the established a -> b flow must stop at its next
+                # packet after enforcement: wait (bounded) until nothing has
+                # arrived for 100 ms, then check that nothing more comes for 200 ms
                 ts = now_ns()
                 write_atomic(pdir, "lab-b.yaml", lab_b(False))
-                d.wait_applied(k + 1)
-                time.sleep(0.01)
+                deadline = time.time() + 5
+                while time.time() < deadline and now_ns() - rx.last.get("10.99.0.1", 0) < 100e6:
+                    time.sleep(0.005)
                 c1 = rx.count.get("10.99.0.1", 0)
                 last = rx.last.get("10.99.0.1", 0)
-                time.sleep(0.1)
+                time.sleep(0.2)
                 cut.append(max(0.0, (last - ts) / 1e6))
-                if rx.count.get("10.99.0.1", 0) == c1:
+                if rx.count.get("10.99.0.1", 0) == c1 and time.time() < deadline:
                     cut_ok += 1
+                d.wait_quiet()
             pa, me, co, apl = stages_since(d.log(), logoff)
             rec = {"label": "daemon_update_%d" % n, "pods": n, "policies": 100, "trials": len(lat),
                    "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99), "max_ms": max(lat),
