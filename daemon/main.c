@@ -331,7 +331,7 @@ static void sig_cb(struct pw_watch *w, uint32_t events)
 		switch (si.ssi_signo) {
 		case SIGHUP:
 			pw_info("SIGHUP: reloading %s", c->cfg.policy_dir);
-			pw_reload_now(c->d.rl, "SIGHUP");
+			pw_reload_all(c->d.rl, "SIGHUP");
 			break;
 		case SIGTERM:
 		case SIGINT:

@@ -294,6 +294,13 @@ int pw_reload_now(struct pw_reload *rl, const char *why)
 	return 0;
 }
 
+int pw_reload_all(struct pw_reload *rl, const char *why)
+{
+	clear_changed(rl);
+	rl->all_changed = true;
+	return pw_reload_now(rl, why);
+}
+
 int pw_reload_new(struct pw_loop *loop, const char *dir, const struct pw_reload_ops *ops,
 		  struct pw_reload **ret)
 {

@@ -3,7 +3,7 @@
  * Policy reload: watches the policy directory (inotify) and turns changes
  * into parse -> compile -> apply, debounced so that a burst of writes (an
  * editor's save, kubectl's write-then-rename, a `cp -r`) costs one reload.
- * SIGHUP and the socket's "reload" call pw_reload_now() directly.
+ * SIGHUP and the socket's "reload" call pw_reload_all() (every file re-read).
  *
  * A directory with any error is rejected whole: the image in force stays,
  * every diagnostic is logged, and the text is kept for `status`.
@@ -68,6 +68,10 @@ void pw_reload_free(struct pw_reload *rl);
 /* Reload now, synchronously.  `why` goes into the log ("start", "SIGHUP").
  * 0, or the build/apply error. */
 int pw_reload_now(struct pw_reload *rl, const char *why);
+
+/* The same, re-reading every file (SIGHUP, the socket's "reload": the
+ * operator asks for it, perhaps because events were missed). */
+int pw_reload_all(struct pw_reload *rl, const char *why);
 
 /* The image in force (NULL before the first success). */
 const struct pw_image *pw_reload_image(const struct pw_reload *rl);

@@ -345,6 +345,21 @@ static void test_quick_after_quiet(void **state)
 	assert_string_equal(fk.last_changed, "p0.yaml");
 }
 
+/* SIGHUP / the socket's reload re-read everything, even with nothing pending
+ * or with some names pending. */
+static void test_reload_all_rereads_everything(void **state)
+{
+	struct fx *x = *state;
+
+	assert_int_equal(pw_reload_now(x->rl, "start"), 0);
+	put(x, "p1.yaml", "kind: Pod\n");
+	pw_loop_once(&x->loop, 0); /* the event is pending, maybe reloaded already */
+	assert_int_equal(pw_reload_all(x->rl, "SIGHUP"), 0);
+	assert_string_equal(fk.last_changed, "*");
+	assert_int_equal(pw_reload_now(x->rl, "again"), 0);
+	assert_string_equal(fk.last_changed, ""); /* nothing pending any more */
+}
+
 static void test_no_loop(void **state)
 {
 	struct pw_reload *rl;
@@ -382,6 +397,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_apply_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_waits_for_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quick_after_quiet, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_all_rereads_everything, setup,
+						teardown),
 		cmocka_unit_test(test_no_loop),
 	};
 
