@@ -501,12 +501,14 @@ plot '%s' using 1:2 with linespoints lw 2 title 'podwall tc'
                  "(selectors, namespace selectors, ipBlocks with except, named ports, endPort "
                  "ranges, egress), pods in files of 500.  **update**: b's policy file is written to "
                  "a temporary name and renamed into place to allow a -> b UDP; a sends to b every "
-                 "~50-100 us on one flow; the time from the rename to the first datagram b receives "
-                 "(inotify, 2 ms settle, parse of that one file, merge, full validation, compile, "
-                 "map diff, epoch store, and the packet).  **revoke**: the file is rewritten to "
-                 "withdraw it while the flow runs: the time to the last datagram b receives, and "
-                 "whether the established flow stays cut (nothing for 100 ms while a keeps "
-                 "sending).  Stage medians come from podwalld's log.\n")
+                 "~0.1-0.2 ms on one flow; the time from the rename to the first datagram b receives "
+                 "(inotify, no settle wait after a quiet spell, parse of that one file, merge, "
+                 "full validation, compile, discovery, map diff, epoch store, and the packet).  "
+                 "**revoke**: the file is rewritten to withdraw it while the flow runs: the time "
+                 "to the last datagram b receives, and whether the established flow is cut "
+                 "(stops, then nothing for 200 ms while a keeps sending).  Stage medians come "
+                 "from podwalld's log; the grace period comes after the epoch store (it does not "
+                 "delay enforcement).  The machine is shared: p99 follows its load.\n")
         L.append("| pods | trials | update p50 ms | p99 ms | revoke p50 ms | p99 ms | cut | parse | merge | compile | discovery | maps to epoch | grace (after) |")
         L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for d in sorted(cuts, key=lambda d: d["pods"]):
