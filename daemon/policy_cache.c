@@ -10,8 +10,8 @@
 #include "policy_cache.h"
 
 struct pc_file {
-	char *name;		 /* basename */
-	struct pw_model *part;	 /* NULL when it did not parse */
+	char *name; /* basename */
+	struct pw_model *part; /* NULL when it did not parse */
 };
 
 struct pw_pcache {
@@ -250,8 +250,8 @@ int pw_pcache_update(struct pw_pcache *pc, char *const *changed, size_t n_change
 	if (r)
 		goto out;
 	if (pc->n > pc->lim.max_files) {
-		pw_diag_add(diags, PW_SEV_ERROR, NULL, NULL, NULL, "too many files: %zu (limit %zu)",
-			    pc->n, pc->lim.max_files);
+		pw_diag_add(diags, PW_SEV_ERROR, NULL, NULL, NULL,
+			    "too many files: %zu (limit %zu)", pc->n, pc->lim.max_files);
 		r = -EINVAL;
 		goto out;
 	}

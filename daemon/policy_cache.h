@@ -17,9 +17,9 @@
 struct pw_pcache;
 
 struct pw_pcache_stats {
-	size_t files;	  /* policy files in the directory */
-	size_t parsed;	  /* files parsed by the last update */
-	size_t removed;	  /* files dropped by the last update */
+	size_t files; /* policy files in the directory */
+	size_t parsed; /* files parsed by the last update */
+	size_t removed; /* files dropped by the last update */
 	uint64_t parse_ns; /* reading + parsing them */
 	uint64_t merge_ns; /* merging every part */
 };

@@ -233,7 +233,7 @@ struct cc {
 	uint32_t *cls_rep; /* a pod of each class */
 	size_t n_cls;
 	size_t pol_bytes;
-	uint8_t *cls_pols;  /* n_cls x pol_bytes: policy i selects the class */
+	uint8_t *cls_pols; /* n_cls x pol_bytes: policy i selects the class */
 	uint8_t *cls_atoms; /* n_cls x sig_bytes: selector atom a selects the class */
 	struct clsset *clsset; /* n_cls x 2 (direction) */
 	uint32_t *ipb_atoms; /* the atoms that are ipBlocks */

@@ -30,7 +30,7 @@ struct pw_reload {
 	size_t n_changed;
 	bool all_changed;
 	bool armed;
-	bool slow;	   /* the pending burst removed a file, overflowed, ... */
+	bool slow; /* the pending burst removed a file, overflowed, ... */
 	uint64_t first_ns; /* first event of the pending burst (monotonic) */
 	uint64_t last_end_ns; /* when the last reload attempt ended */
 

@@ -21,11 +21,11 @@
 #include "loop.h"
 #include "podwall/image.h"
 
-#define PW_RELOAD_DEBOUNCE_MS 20      /* a file removed or renamed away, overflow, ..data */
-#define PW_RELOAD_SETTLE_MS 1	      /* a file closed after writing or renamed into place */
+#define PW_RELOAD_DEBOUNCE_MS 20 /* a file removed or renamed away, overflow, ..data */
+#define PW_RELOAD_SETTLE_MS 1 /* a file closed after writing or renamed into place */
 #define PW_RELOAD_CREATE_GRACE_MS 500 /* created, not yet closed: wait longer */
-#define PW_RELOAD_MAX_DELAY_MS 1000   /* a steady stream of events still reloads */
-#define PW_RELOAD_MAX_CHANGED 4096    /* beyond: treated as "everything changed" */
+#define PW_RELOAD_MAX_DELAY_MS 1000 /* a steady stream of events still reloads */
+#define PW_RELOAD_MAX_CHANGED 4096 /* beyond: treated as "everything changed" */
 
 struct pw_reload_ops {
 	/*
@@ -46,16 +46,16 @@ struct pw_reload_ops {
 };
 
 struct pw_reload_stats {
-	uint64_t reloads;	   /* successful */
-	uint64_t errors;	   /* rejected directories and failed applies */
+	uint64_t reloads; /* successful */
+	uint64_t errors; /* rejected directories and failed applies */
 	uint64_t last_duration_ns; /* of the last attempt */
-	uint64_t last_wait_ns;	   /* first event -> that attempt (debounce), 0: not event-driven */
-	uint64_t last_ok_ns;	   /* wall clock of the last success, 0: never */
-	uint64_t last_error_ns;	   /* wall clock of the last failure, 0: never */
-	bool last_ok;		   /* the last attempt succeeded */
-	bool watching;		   /* the directory watch is in place */
+	uint64_t last_wait_ns; /* first event -> that attempt (debounce), 0: not event-driven */
+	uint64_t last_ok_ns; /* wall clock of the last success, 0: never */
+	uint64_t last_error_ns; /* wall clock of the last failure, 0: never */
+	bool last_ok; /* the last attempt succeeded */
+	bool watching; /* the directory watch is in place */
 	unsigned int last_changed; /* files the last attempt was told about */
-	const char *last_error;	   /* text of the last failure (kept), or NULL */
+	const char *last_error; /* text of the last failure (kept), or NULL */
 };
 
 struct pw_reload;
