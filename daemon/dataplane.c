@@ -333,7 +333,9 @@ static int sync(struct pw_dp *dp, int force, int *ret_changed)
 		return err;
 	}
 	if (force || !same_view(dp, local, n, host, nh)) {
-		view = (struct pw_mw_view){ local, n, host, nh, dp->state_flags };
+		view = (struct pw_mw_view){
+			local, n, host, nh, dp->state_flags, .defer_grace = true
+		};
 		if (dp->img) {
 			err = pw_mw_apply(dp->mw, dp->img, &view, &dp->last);
 			dp->last_err = err;
@@ -376,6 +378,17 @@ static int sync(struct pw_dp *dp, int force, int *ret_changed)
 		dp->attached = na;
 		dp->attached[dp->n_attached++] = ifx;
 	}
+	/* The grace period after the epoch store: new veths are attached (with
+	 * their policy in force) before it, not after. */
+	if (changed) {
+		uint64_t g;
+		int gerr = pw_mw_settle(dp->mw, &g);
+
+		if (gerr)
+			dlog(dp, PW_DLOG_WARN, "grace period: %s", strerror(-gerr));
+		else
+			dp->last.grace_ns = g;
+	}
 	/* forget attachments of interfaces that are no longer local */
 	for (size_t j = 0; j < dp->n_attached;) {
 		if (!in_local(dp->local, dp->n_local, dp->attached[j]))
@@ -388,7 +401,7 @@ static int sync(struct pw_dp *dp, int force, int *ret_changed)
 		dlog(dp, PW_DLOG_WARN, "detaching unused interfaces: %s", strerror(-err));
 	pw_attach_forget_stale(dp->rec_fd, NULL);
 	attach_uplinks(dp);
-	dp->timing.attach_ns = dp_mono_ns() - t1;
+	dp->timing.attach_ns = dp_mono_ns() - t1 - (changed ? dp->last.grace_ns : 0);
 	if (changed) {
 		dp->timing.write_ns = dp->last.write_ns;
 		dp->timing.grace_ns = dp->last.grace_ns;
