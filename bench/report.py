@@ -250,6 +250,47 @@ def main():
         res["swap_ms_mean"] = sw["swap_ms_mean"]
         res["swap_packets"] = sw["rx"]
 
+    # podwalld end to end (bench/daemon_bench.py): these replace the map
+    # writer figures for update_ms_*_1k and swap_lost_packets
+    dmn = {k: v for k, v in runs.items() if k.startswith("daemon_")}
+    for k, d in sorted(dmn.items()):
+        if not k.startswith("daemon_update_"):
+            continue
+        n = d["pods"]
+        tag = "%dk" % (n // 1000) if n >= 1000 else str(n)
+        if n in upd_pw:  # keep the map-writer figure under its own name
+            res["update_mw_ms_p50_%s" % tag] = upd_pw[n]["p50_ms"]
+            res["update_mw_ms_p99_%s" % tag] = upd_pw[n]["p99_ms"]
+        res["update_ms_p50_%s" % tag] = round(d["p50_ms"], 3)
+        res["update_ms_p99_%s" % tag] = round(d["p99_ms"], 3)
+        res["revoke_ms_p99_%s" % tag] = round(d["revoke_p99_ms"], 3)
+        for st in ("parse", "merge", "compile", "discovery", "maps_to_epoch", "grace"):
+            if d.get(st + "_ms_p50") is not None:
+                res["reload_%s_ms_p50_%s" % (st, tag)] = d[st + "_ms_p50"]
+    if "daemon_update_1000" in dmn:
+        res["update_measured_via_podwalld"] = 1
+    cuts = [d for k, d in dmn.items() if k.startswith("daemon_update_")]
+    if cuts:
+        res["revoke_cuts_established_flow"] = int(all(d["revoke_cut"] == d["revoke_trials"] for d in cuts))
+        res["revoke_trials"] = sum(d["revoke_trials"] for d in cuts)
+    dsw = dmn.get("daemon_swap")
+    if dsw:
+        if sw:
+            res["mw_swap_lost_packets"] = sw["swap_lost_packets"]
+        res["swap_lost_packets"] = dsw["lost"]
+        res["swap_reloads"] = dsw["reloads"]
+        res["swap_packets"] = dsw["sent"]
+        res["swap_measured_via_podwalld"] = 1
+    dnp = dmn.get("daemon_newpod")
+    if dnp:
+        res["newpod_enforced"] = dnp["enforced"]
+        if dnp.get("ms") is not None:
+            res["newpod_ms"] = round(dnp["ms"], 3)
+    for k, name in (("daemon_idle", "idle"), ("daemon_storm", "storm")):
+        if k in dmn:
+            res["daemon_rss_mb_%s" % name] = round(dmn[k]["rss_kb"] / 1024.0, 1)
+            res["daemon_cpu_pct_%s" % name] = round(dmn[k]["cpu_pct"], 2)
+
     # Other engineers' benchmarks
     for n in ("perpacket", "compile_bench"):
         d = runs.get(n, {}).get("json") or {}
@@ -437,8 +478,8 @@ plot '%s' using 1:2 with linespoints lw 2 title 'podwall tc'
         L.append("Not available.\n")
     L.append("## Update latency: one rule change\n")
     if upd_pw:
-        L.append("podwall: **map writer path only** (podwalld with inotify and the compiler was not "
-                 "available to this benchmark yet): the changed entry is written to the inactive slot "
+        L.append("podwall here: **map writer path only** (podwalld end to end is in the next "
+                 "section, and `update_ms_*` come from there when it ran): the changed entry is written to the inactive slot "
                  "together with the previous change, the epoch is published, and BPF_PROG_TEST_RUN "
                  "probes pw_from_pod until a packet is decided by the new rule.  It excludes "
                  "parsing and compiling the changed file.  nftables and iptables: wall time of the "
@@ -453,12 +494,57 @@ plot '%s' using 1:2 with linespoints lw 2 title 'podwall tc'
         L.append("| %s | %s | %.2f | %.2f |" % (k.replace("update_", "").rsplit("_", 1)[0], entries_of(k),
                                                  nf_upd[k][0], nf_upd[k][1]))
     L.append("")
-    L.append("## Atomic swaps under allowed traffic\n")
+    L.append("## podwalld end to end: policy change to enforcement\n")
+    if dmn:
+        L.append("One podwalld (started once) in a routed netns lab: pods a, b and c have veths; "
+                 "the other pods exist only in the YAML (remote), 100 deployment-shaped policies "
+                 "(selectors, namespace selectors, ipBlocks with except, named ports, endPort "
+                 "ranges, egress), pods in files of 500.  **update**: b's policy file is written to "
+                 "a temporary name and renamed into place to allow a -> b UDP; a sends to b every "
+                 "~0.1-0.2 ms on one flow; the time from the rename to the first datagram b receives "
+                 "(inotify, no settle wait after a quiet spell, parse of that one file, merge, "
+                 "full validation, compile, discovery, map diff, epoch store, and the packet).  "
+                 "**revoke**: the file is rewritten to withdraw it while the flow runs: the time "
+                 "to the last datagram b receives, and whether the established flow is cut "
+                 "(stops, then nothing for 200 ms while a keeps sending).  Stage medians come "
+                 "from podwalld's log; the grace period comes after the epoch store (it does not "
+                 "delay enforcement).  The machine is shared: p99 follows its load.\n")
+        L.append("| pods | trials | update p50 ms | p99 ms | revoke p50 ms | p99 ms | cut | parse | merge | compile | discovery | maps to epoch | grace (after) |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for d in sorted(cuts, key=lambda d: d["pods"]):
+            L.append("| %d | %d | %.2f | %.2f | %.2f | %.2f | %d/%d | %s | %s | %s | %s | %s | %s |" % (
+                d["pods"], d["trials"], d["p50_ms"], d["p99_ms"], d["revoke_p50_ms"], d["revoke_p99_ms"],
+                d["revoke_cut"], d["revoke_trials"], d.get("parse_ms_p50"), d.get("merge_ms_p50"),
+                d.get("compile_ms_p50"), d.get("discovery_ms_p50"), d.get("maps_to_epoch_ms_p50"),
+                d.get("grace_ms_p50")))
+        L.append("")
+        if dsw:
+            L.append("**Reloads under steady traffic**: %d reloads through podwalld (another policy "
+                     "file rewritten, each waiting for podwalld's \"policy applied\") while a sent "
+                     "%d datagrams to b on an allowed flow: %d received, **%d lost** "
+                     "(`swap_lost_packets`); %.1f reloads/s.\n" % (
+                         dsw["reloads"], dsw["sent"], dsw["received"], dsw["lost"], dsw["reloads_per_s"]))
+        if dnp:
+            L.append("**New pod**: c's pod and an egress deny-all for it are in the directory; c "
+                     "sends to b (b allows c) while its /32 route is added in the node netns "
+                     "(`ip route add`, a process start included): c's datagrams stop after "
+                     "**%s ms**; enforced afterwards: %s.\n" % (
+                         "%.1f" % dnp["ms"] if dnp.get("ms") is not None else "?",
+                         "yes" if dnp["enforced"] else "**no**"))
+        if "daemon_idle" in dmn:
+            L.append("**podwalld resources**: idle RSS %.1f MB, CPU %.2f%%; during the reload storm "
+                     "(10 pods) RSS %.1f MB (max after 10k pods were loaded earlier), CPU %.1f%% of "
+                     "one core.\n" % (
+                         dmn["daemon_idle"]["rss_kb"] / 1024.0, dmn["daemon_idle"]["cpu_pct"],
+                         dmn["daemon_storm"]["rss_kb"] / 1024.0, dmn["daemon_storm"]["cpu_pct"]))
+    else:
+        L.append("Not available in this run.\n")
+    L.append("## Atomic swaps under allowed traffic (map writer only)\n")
     if sw:
         L.append("%d swaps (inactive slot refilled with the same %d-entry policy, epoch published, "
                  "RCU grace period) while %d allowed UDP flows ran through pw_from_pod: %d packets "
                  "seen, %d allowed, %d dropped by podwall, %d not accounted for; frames lost "
-                 "before the veth: %d.  `swap_lost_packets` = podwall drops + unaccounted = **%d**.\n" % (
+                 "before the veth: %d.  Lost (podwall drops + unaccounted) = **%d** (`mw_swap_lost_packets` when podwalld ran, else `swap_lost_packets`).\n" % (
                      sw["swaps"], sw["entries"], sw["flows"], sw["rx"], sw["pw_allow"], sw["pw_drop"],
                      max(0, sw["unaccounted"]), sw["gen_lost"], sw["swap_lost_packets"]))
     else:

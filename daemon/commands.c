@@ -312,7 +312,7 @@ static json_t *cmd_reload(void *ctx, const json_t *req)
 	int r;
 
 	(void)req;
-	r = pw_reload_now(d->rl, "socket request");
+	r = pw_reload_all(d->rl, "socket request");
 	pw_reload_get_stats(d->rl, &rs);
 	if (r)
 		return json_pack("{s:s,s:f}", "error",

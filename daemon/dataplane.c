@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Dataplane orchestration: see dataplane.h. */
 #include <errno.h>
+#include <time.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@ struct pw_dp {
 	struct pw_mw_stats last;
 	int last_err;
 	char *node_name; /* --node-name or NULL */
+	struct pw_dp_timing timing; /* of the last apply */
 };
 
 static void dlog(struct pw_dp *dp, int level, const char *fmt, ...)
@@ -343,6 +345,19 @@ static int same_view(const struct pw_dp *dp, const struct pw_mw_local *l, size_t
 	       !memcmp(h, dp->host, nh * sizeof(*h));
 }
 
+static uint64_t dp_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void pw_dp_last_timing(const struct pw_dp *dp, struct pw_dp_timing *ret)
+{
+	*ret = dp->timing;
+}
+
 static int sync(struct pw_dp *dp, int force, int *ret_changed)
 {
 	struct pw_mw_local *local = NULL;
@@ -352,13 +367,19 @@ static int sync(struct pw_dp *dp, int force, int *ret_changed)
 	struct pw_mw_view view;
 	int err, changed = 0;
 
+	uint64_t t0 = dp_mono_ns(), t1;
+
+	dp->timing = (struct pw_dp_timing){ 0 };
 	err = resolve(dp, &local, &how, &n, &host, &nh);
+	dp->timing.resolve_ns = dp_mono_ns() - t0;
 	if (err) {
 		dlog(dp, PW_DLOG_ERR, "interface discovery failed: %s", strerror(-err));
 		return err;
 	}
 	if (force || !same_view(dp, local, n, host, nh)) {
-		view = (struct pw_mw_view){ local, n, host, nh, dp->state_flags };
+		view = (struct pw_mw_view){
+			local, n, host, nh, dp->state_flags, .defer_grace = true
+		};
 		if (dp->img) {
 			err = pw_mw_apply(dp->mw, dp->img, &view, &dp->last);
 			dp->last_err = err;
@@ -386,6 +407,7 @@ static int sync(struct pw_dp *dp, int force, int *ret_changed)
 		dp->how = how;
 		how = NULL;
 	}
+	t1 = dp_mono_ns();
 	/* Attach after the maps hold the pods' policy. */
 	for (size_t i = 0; dp->img && i < dp->n_local; i++) {
 		uint32_t ifx = dp->local[i].ifindex;
@@ -405,6 +427,17 @@ static int sync(struct pw_dp *dp, int force, int *ret_changed)
 		dp->attached = na;
 		dp->attached[dp->n_attached++] = ifx;
 	}
+	/* The grace period after the epoch store: new veths are attached (with
+	 * their policy in force) before it, not after. */
+	if (changed) {
+		uint64_t g;
+		int gerr = pw_mw_settle(dp->mw, &g);
+
+		if (gerr)
+			dlog(dp, PW_DLOG_WARN, "grace period: %s", strerror(-gerr));
+		else
+			dp->last.grace_ns = g;
+	}
 	/* forget attachments of interfaces that are no longer local */
 	for (size_t j = 0; j < dp->n_attached;) {
 		if (!in_local(dp->local, dp->n_local, dp->attached[j]))
@@ -417,6 +450,11 @@ static int sync(struct pw_dp *dp, int force, int *ret_changed)
 		dlog(dp, PW_DLOG_WARN, "detaching unused interfaces: %s", strerror(-err));
 	pw_attach_forget_stale(dp->rec_fd, NULL);
 	attach_uplinks(dp);
+	dp->timing.attach_ns = dp_mono_ns() - t1 - (changed ? dp->last.grace_ns : 0);
+	if (changed) {
+		dp->timing.write_ns = dp->last.write_ns;
+		dp->timing.grace_ns = dp->last.grace_ns;
+	}
 	err = 0;
 	if (ret_changed)
 		*ret_changed = changed;

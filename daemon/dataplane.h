@@ -55,6 +55,18 @@ int pw_dp_on_netlink(struct pw_dp *dp, int *ret_changed);
  *  "other_filters"}], "last_update":{...}} */
 int pw_dp_status(struct pw_dp *dp, json_t **ret);
 
+/* Where the last pw_dp_apply/pw_dp_on_netlink spent its time: interface
+ * discovery, building + diffing + writing the inactive slot up to the epoch
+ * store (enforcement starts there), the RCU grace period after it, and the
+ * attach/detach pass. */
+struct pw_dp_timing {
+	uint64_t resolve_ns;
+	uint64_t write_ns;
+	uint64_t grace_ns;
+	uint64_t attach_ns;
+};
+void pw_dp_last_timing(const struct pw_dp *dp, struct pw_dp_timing *ret);
+
 struct pw_loader *pw_dp_loader(struct pw_dp *dp);
 
 /* SIGTERM path: close everything, leave enforcement in place. */

@@ -174,6 +174,7 @@ struct pw_mw {
 	uint64_t epoch;
 	struct kvt shadow[2][PW_MW__KINDS];
 	int valid[2];
+	bool grace_owed; /* published with defer_grace, not waited for yet */
 	/* ep_ids of the generation in force, by pod */
 	struct epid_ent *epids;
 	size_t n_epids;
@@ -606,6 +607,13 @@ int pw_mw_apply(struct pw_mw *mw, const struct pw_image *img, const struct pw_mw
 
 	if (!view)
 		view = &empty_view;
+	if (mw->grace_owed) {
+		/* programs may still run on the generation before the last one */
+		err = mw->ops->grace(mw->ctx);
+		if (err)
+			goto out;
+		mw->grace_owed = false;
+	}
 	b.slot = (mw->epoch + 1) & 1;
 	for (int k = 0; k < PW_MW__KINDS; k++)
 		kvt_init(&b.want[k], kinds[k].ksz, kinds[k].vsz);
@@ -671,7 +679,12 @@ int pw_mw_apply(struct pw_mw *mw, const struct pw_image *img, const struct pw_mw
 	st.write_ns = t1 - t0;
 	/* The published epoch is in force whatever happens now; a failed wait
 	 * is reported, and the next pw_mw_new()/apply waits again. */
-	err = mw->ops->grace(mw->ctx);
+	if (view->defer_grace) {
+		mw->grace_owed = true;
+		err = 0;
+	} else {
+		err = mw->ops->grace(mw->ctx);
+	}
 	st.grace_ns = mono_ns() - t1;
 	st.epoch = mw->epoch;
 	st.slot = b.slot;
@@ -942,6 +955,22 @@ int pw_mw_open_bpf(struct pw_loader *l, struct pw_mw **ret)
 fail:
 	bpf_ctx_free(x);
 	return err;
+}
+
+int pw_mw_settle(struct pw_mw *mw, uint64_t *ret_ns)
+{
+	uint64_t t0 = mono_ns();
+	int err;
+
+	*ret_ns = 0;
+	if (!mw->grace_owed)
+		return 0;
+	err = mw->ops->grace(mw->ctx);
+	if (err)
+		return err;
+	mw->grace_owed = false;
+	*ret_ns = mono_ns() - t0;
+	return 0;
 }
 
 int pw_mw_grace_ns(struct pw_mw *mw, uint64_t *ret_ns)

@@ -31,6 +31,7 @@
 #define PODWALL_MAP_WRITER_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "podwall/abi.h"
@@ -75,6 +76,11 @@ struct pw_mw_view {
 	const union pw_addr *host; /* the node's own addresses */
 	size_t n_host;
 	uint32_t state_flags; /* PW_STATE_AUDIT, PW_STATE_LOG_ALLOW */
+	/* Return right after the epoch store; the grace period is owed and
+	 * waited for by pw_mw_settle() or at the start of the next apply (the
+	 * only thing that needs it is writing that slot again).  Lets the caller
+	 * attach new veths without waiting for it. */
+	bool defer_grace;
 };
 
 struct pw_mw_stats {
@@ -118,5 +124,7 @@ size_t pw_mw_slot_offset(enum pw_mw_kind kind);
 
 /* Measure one grace period of the real backend's map-in-map update. */
 int pw_mw_grace_ns(struct pw_mw *mw, uint64_t *ret_ns);
+/* The grace period a defer_grace apply owes, if any (*ret_ns = 0 if none). */
+int pw_mw_settle(struct pw_mw *mw, uint64_t *ret_ns);
 
 #endif

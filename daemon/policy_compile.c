@@ -241,6 +241,19 @@ struct cc {
 	struct rangeacc *racc;
 	size_t n_racc, cap_racc;
 	struct hidx racc_idx;
+
+	/* Pods with the same namespace and labels are selected by the same
+	 * selectors: each class is matched once against every policy and atom
+	 * (a deployment's replicas share one class). */
+	uint32_t *pod_cls; /* per pod; UINT32_MAX for pods that are not endpoints */
+	uint32_t *cls_rep; /* a pod of each class */
+	size_t n_cls;
+	size_t pol_bytes;
+	uint8_t *cls_pols; /* n_cls x pol_bytes: policy i selects the class */
+	uint8_t *cls_atoms; /* n_cls x sig_bytes: selector atom a selects the class */
+	struct clsset *clsset; /* n_cls x 2 (direction) */
+	uint32_t *ipb_atoms; /* the atoms that are ipBlocks */
+	size_t n_ipb_atoms;
 	int err;
 };
 
@@ -323,6 +336,91 @@ static bool policy_selects(const struct pw_model *m, const struct pw_policy *pol
 {
 	(void)m;
 	return !strcmp(pol->ns, pod->ns) && pw_selector_matches(&pol->pod_sel, &pod->labels);
+}
+
+/* ---- pod classes ---- */
+
+static int pod_classes(struct cc *c)
+{
+	const struct pw_model *m = c->m;
+	struct intern keys = {};
+	struct buf key = {};
+	size_t i, j, cap = 0;
+	int is_new, r = -ENOMEM;
+
+	c->pod_cls = calloc(m->n_pods + 1, sizeof(*c->pod_cls));
+	if (!c->pod_cls)
+		goto out;
+	for (i = 0; i < m->n_pods; i++) {
+		const struct pw_pod *pod = m->pods[i];
+		long k;
+
+		c->pod_cls[i] = UINT32_MAX;
+		if (pw_pod_skip_reason(pod))
+			continue;
+		key.len = 0;
+		buf_add(&key, pod->ns, strlen(pod->ns) + 1);
+		for (j = 0; j < pod->labels.n; j++) {
+			buf_add(&key, pod->labels.v[j].key, strlen(pod->labels.v[j].key) + 1);
+			buf_add(&key, pod->labels.v[j].value, strlen(pod->labels.v[j].value) + 1);
+		}
+		if (key.oom)
+			goto out;
+		k = intern_get(&keys, key.p, key.len, &is_new);
+		if (k < 0)
+			goto out;
+		if (is_new) {
+			if (grow_arr((void **)&c->cls_rep, &cap, c->n_cls, sizeof(*c->cls_rep)))
+				goto out;
+			c->cls_rep[c->n_cls++] = (uint32_t)i;
+		}
+		c->pod_cls[i] = (uint32_t)k;
+	}
+	c->pol_bytes = (m->n_policies + 7) / 8;
+	c->cls_pols = calloc(c->n_cls * c->pol_bytes + 1, 1);
+	if (!c->cls_pols)
+		goto out;
+	for (i = 0; i < c->n_cls; i++) {
+		const struct pw_pod *pod = m->pods[c->cls_rep[i]];
+
+		for (j = 0; j < m->n_policies; j++)
+			if (policy_selects(m, m->policies[j], pod))
+				setbit(c->cls_pols + i * c->pol_bytes, j);
+	}
+	r = 0;
+out:
+	free(key.p);
+	intern_free(&keys);
+	return r;
+}
+
+/* After collect_atoms: which selector atoms select each class. */
+static int class_atoms(struct cc *c)
+{
+	const struct pw_model *m = c->m;
+	size_t i, a;
+
+	c->cls_atoms = calloc(c->n_cls * c->sig_bytes + 1, 1);
+	c->ipb_atoms = calloc(c->n_atoms + 1, sizeof(*c->ipb_atoms));
+	if (!c->cls_atoms || !c->ipb_atoms)
+		return -ENOMEM;
+	for (a = 0; a < c->n_atoms; a++)
+		if (c->atoms[a].peer->ipblock.present)
+			c->ipb_atoms[c->n_ipb_atoms++] = (uint32_t)a;
+	for (i = 0; i < c->n_cls; i++) {
+		const struct pw_pod *pod = m->pods[c->cls_rep[i]];
+
+		for (a = 0; a < c->n_atoms; a++)
+			if (peer_selects_pod(m, c->atoms[a].pol, c->atoms[a].peer, pod))
+				setbit(c->cls_atoms + i * c->sig_bytes, a);
+	}
+	return 0;
+}
+
+/* policy_selects() for pod i (an endpoint), from its class. */
+static bool pol_selects_pod(const struct cc *c, size_t pol, size_t pod)
+{
+	return bit(c->cls_pols + (size_t)c->pod_cls[pod] * c->pol_bytes, pol);
 }
 
 /* ---- identities ---- */
@@ -429,19 +527,17 @@ static int pod_identities(struct cc *c, uint32_t **ret_ep_ident)
 
 		if (pw_pod_skip_reason(pod))
 			continue;
-		memset(podbits, 0, c->sig_bytes + 1);
-		for (a = 0; a < c->n_atoms; a++)
-			if (peer_selects_pod(m, c->atoms[a].pol, c->atoms[a].peer, pod))
-				setbit(podbits, a);
+		memcpy(podbits, c->cls_atoms + (size_t)c->pod_cls[i] * c->sig_bytes, c->sig_bytes);
 		for (j = 0; j < pod->n_addrs; j++) {
 			long k;
 
 			memset(sig, 0, len);
 			sig[0] = 1;
 			memcpy(sig + 1, podbits, c->sig_bytes);
-			for (a = 0; a < c->n_atoms; a++)
-				if (ipblock_contains(&c->atoms[a].peer->ipblock, &pod->addrs[j]))
-					setbit(sig + 1, a);
+			for (a = 0; a < c->n_ipb_atoms; a++)
+				if (ipblock_contains(&c->atoms[c->ipb_atoms[a]].peer->ipblock,
+						     &pod->addrs[j]))
+					setbit(sig + 1, c->ipb_atoms[a]);
 			for (a = 0; a < c->n_pn_out; a++) {
 				uint16_t p = pw_pod_named_port(pod, c->pn_out[a].name,
 							       c->pn_out[a].proto);
@@ -647,71 +743,92 @@ struct setkey_hdr {
 	uint32_t n_pols;
 };
 
-static int pod_sets(struct cc *c, const struct pw_pod *pod, uint32_t set_idx[2])
+/* The isolating policies of a class in one direction, and the port names
+ * their ingress rules use: computed once per class. */
+struct clsset {
+	bool done;
+	uint32_t *pols;
+	size_t n_pols;
+	struct pname *pn;
+	size_t n_pn;
+	long memo; /* the set, when no named port makes pods of the class differ */
+};
+
+static int class_set(struct cc *c, size_t cls, size_t d, struct clsset *cs)
 {
 	const struct pw_model *m = c->m;
-	struct pname *pn = NULL;
-	size_t n_pn = 0, cap_pn = 0, i, d, r, k;
+	size_t cap_pn = 0, i, r, k;
+
+	cs->done = true;
+	cs->memo = -1;
+	cs->pols = malloc((m->n_policies + 1) * sizeof(*cs->pols));
+	if (!cs->pols)
+		return -ENOMEM;
+	for (i = 0; i < m->n_policies; i++) {
+		const struct pw_policy *p = m->policies[i];
+
+		if (!p->types[d] || !bit(c->cls_pols + cls * c->pol_bytes, i))
+			continue;
+		cs->pols[cs->n_pols++] = (uint32_t)i;
+		if (d != PW_DIR_INGRESS)
+			continue;
+		for (r = 0; r < p->n_rules[d]; r++)
+			for (k = 0; k < p->rules[d][r].n_ports; k++) {
+				const struct pw_port *pt = &p->rules[d][r].ports[k];
+
+				if (pt->name &&
+				    add_pname(&cs->pn, &cs->n_pn, &cap_pn, pt->name, pt->proto))
+					return -ENOMEM;
+			}
+	}
+	return 0;
+}
+
+static int pod_sets(struct cc *c, size_t pod_i, uint32_t set_idx[2])
+{
+	const struct pw_model *m = c->m;
+	const struct pw_pod *pod = m->pods[pod_i];
+	size_t cls = c->pod_cls[pod_i], i, d;
 	struct buf key = {};
 	int is_new, ret = -ENOMEM;
 
 	for (d = 0; d < 2; d++) {
 		struct setkey_hdr h = { .dir = (uint8_t)d };
-		uint32_t *pols = NULL;
-		size_t n_pols = 0;
+		struct clsset *cs = &c->clsset[cls * 2 + d];
 		long s;
 
 		set_idx[d] = UINT32_MAX;
-		key.len = 0;
-		n_pn = 0;
-		pols = malloc((m->n_policies + 1) * sizeof(*pols));
-		if (!pols)
+		if (!cs->done && class_set(c, cls, d, cs))
 			goto out;
-		for (i = 0; i < m->n_policies; i++) {
-			const struct pw_policy *p = m->policies[i];
-
-			if (!p->types[d] || !policy_selects(m, p, pod))
-				continue;
-			pols[n_pols++] = (uint32_t)i;
-			if (d != PW_DIR_INGRESS)
-				continue;
-			for (r = 0; r < p->n_rules[d]; r++)
-				for (k = 0; k < p->rules[d][r].n_ports; k++) {
-					const struct pw_port *pt = &p->rules[d][r].ports[k];
-
-					if (pt->name &&
-					    add_pname(&pn, &n_pn, &cap_pn, pt->name, pt->proto)) {
-						free(pols);
-						goto out;
-					}
-				}
-		}
-		if (!n_pols) {
-			free(pols);
+		if (!cs->n_pols)
+			continue;
+		if (cs->memo >= 0) {
+			set_idx[d] = (uint32_t)cs->memo;
 			continue;
 		}
-		h.n_pols = (uint32_t)n_pols;
+		key.len = 0;
+		h.n_pols = (uint32_t)cs->n_pols;
 		buf_add(&key, &h, sizeof(h));
-		buf_add(&key, pols, n_pols * sizeof(*pols));
-		for (i = 0; i < n_pn; i++) {
-			uint16_t port = pw_pod_named_port(pod, pn[i].name, pn[i].proto);
+		buf_add(&key, cs->pols, cs->n_pols * sizeof(*cs->pols));
+		for (i = 0; i < cs->n_pn; i++) {
+			uint16_t port = pw_pod_named_port(pod, cs->pn[i].name, cs->pn[i].proto);
 
-			buf_add(&key, pn[i].name, strlen(pn[i].name) + 1);
-			buf_add(&key, &pn[i].proto, 1);
+			buf_add(&key, cs->pn[i].name, strlen(cs->pn[i].name) + 1);
+			buf_add(&key, &cs->pn[i].proto, 1);
 			buf_add(&key, &port, 2);
 		}
-		if (key.oom) {
-			free(pols);
+		if (key.oom)
 			goto out;
-		}
 		s = intern_get(&c->setkeys, key.p, key.len, &is_new);
-		if (s < 0) {
-			free(pols);
+		if (s < 0)
 			goto out;
-		}
 		if (is_new) {
 			struct setinfo *si;
+			uint32_t *pols = malloc(cs->n_pols * sizeof(*pols));
 
+			if (!pols)
+				goto out;
+			memcpy(pols, cs->pols, cs->n_pols * sizeof(*pols));
 			if (grow_arr((void **)&c->sets, &c->cap_sets, c->n_sets,
 				     sizeof(*c->sets))) {
 				free(pols);
@@ -722,19 +839,18 @@ static int pod_sets(struct cc *c, const struct pw_pod *pod, uint32_t set_idx[2])
 			si->id = (uint32_t)c->n_sets;
 			si->dir = (uint8_t)d;
 			si->pols = pols;
-			si->n_pols = (uint32_t)n_pols;
+			si->n_pols = (uint32_t)cs->n_pols;
 			si->audit = true;
-			for (i = 0; i < n_pols; i++)
-				if (!m->policies[pols[i]]->audit)
+			for (i = 0; i < cs->n_pols; i++)
+				if (!m->policies[cs->pols[i]]->audit)
 					si->audit = false;
-			pols = NULL;
 		}
-		free(pols);
+		if (!cs->n_pn)
+			cs->memo = s;
 		set_idx[d] = (uint32_t)s;
 	}
 	ret = 0;
 out:
-	free(pn);
 	free(key.p);
 	return ret;
 }
@@ -1217,7 +1333,7 @@ static int fill_tables(struct cc *c, uint32_t **ret_bases)
 			}
 		}
 		for (r = 0; r < m->n_pods; r++)
-			if (!pw_pod_skip_reason(m->pods[r]) && policy_selects(m, p, m->pods[r]))
+			if (c->pod_cls[r] != UINT32_MAX && pol_selects_pod(c, i, r))
 				ip->n_selected++;
 	}
 	*ret_bases = bases;
@@ -1302,10 +1418,16 @@ int pw_compile(const struct pw_model *m, const struct pw_compile_opts *opts,
 	hidx_init(&c.racc_idx, sizeof(struct rangeacc), offsetof(struct rangeacc, key),
 		  sizeof(struct pw_pol_key));
 
+	r = pod_classes(&c);
+	if (r)
+		goto out;
 	r = fill_tables(&c, &bases);
 	if (r)
 		goto out;
 	r = collect_atoms(&c);
+	if (r)
+		goto out;
+	r = class_atoms(&c);
 	if (r)
 		goto out;
 	r = pod_identities(&c, &ep_ident);
@@ -1317,7 +1439,8 @@ int pw_compile(const struct pw_model *m, const struct pw_compile_opts *opts,
 
 	/* endpoints and their sets */
 	pod_set = calloc(m->n_pods + 1, sizeof(*pod_set));
-	if (!pod_set) {
+	c.clsset = calloc(c.n_cls * 2 + 1, sizeof(*c.clsset));
+	if (!pod_set || !c.clsset) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -1328,7 +1451,7 @@ int pw_compile(const struct pw_model *m, const struct pw_compile_opts *opts,
 		if (pw_pod_skip_reason(pod))
 			continue;
 		n_ep += pod->n_addrs;
-		r = pod_sets(&c, pod, pod_set[i]);
+		r = pod_sets(&c, i, pod_set[i]);
 		if (r)
 			goto out;
 	}
@@ -1482,6 +1605,16 @@ out:
 	hidx_free(&ep_idx);
 	intern_free(&c.sigs);
 	intern_free(&c.setkeys);
+	free(c.pod_cls);
+	free(c.cls_rep);
+	free(c.cls_pols);
+	free(c.cls_atoms);
+	free(c.ipb_atoms);
+	for (i = 0; c.clsset && i < c.n_cls * 2; i++) {
+		free(c.clsset[i].pols);
+		free(c.clsset[i].pn);
+	}
+	free(c.clsset);
 	free(ep_ident);
 	free(bases);
 	free(pod_set);

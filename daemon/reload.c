@@ -30,7 +30,9 @@ struct pw_reload {
 	size_t n_changed;
 	bool all_changed;
 	bool armed;
+	bool slow; /* the pending burst removed a file, overflowed, ... */
 	uint64_t first_ns; /* first event of the pending burst (monotonic) */
+	uint64_t last_end_ns; /* when the last reload attempt ended */
 
 	struct pw_reload_stats st;
 	char *last_error;
@@ -118,6 +120,7 @@ static void inotify_cb(struct pw_watch *w, uint32_t events)
 {
 	struct pw_reload *rl = (struct pw_reload *)((char *)w - offsetof(struct pw_reload, in_w));
 	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool quick = false; /* the last policy-file event completed a file */
 
 	(void)events;
 	for (int rounds = 0; rounds < 64; rounds++) {
@@ -134,6 +137,7 @@ static void inotify_cb(struct pw_watch *w, uint32_t events)
 				pw_warn("reload: inotify queue overflowed; re-reading everything");
 				clear_changed(rl);
 				rl->all_changed = true;
+				rl->slow = true;
 				arm(rl, PW_RELOAD_DEBOUNCE_MS);
 				continue;
 			}
@@ -153,6 +157,7 @@ static void inotify_cb(struct pw_watch *w, uint32_t events)
 			if (strcmp(name, "..data") == 0 && (ev->mask & (IN_MOVED_TO | IN_CREATE))) {
 				clear_changed(rl);
 				rl->all_changed = true;
+				rl->slow = true;
 				arm(rl, PW_RELOAD_DEBOUNCE_MS);
 				continue;
 			}
@@ -166,11 +171,31 @@ static void inotify_cb(struct pw_watch *w, uint32_t events)
 			       ev->mask & IN_CREATE ? "create " : "", name);
 			note_changed(rl, name);
 			/* Created but not yet closed: a writer is probably still at it,
-			 * and its IN_CLOSE_WRITE will shorten the wait. */
-			arm(rl, ev->mask == IN_CREATE ? PW_RELOAD_CREATE_GRACE_MS
-						      : PW_RELOAD_DEBOUNCE_MS);
+			 * and its IN_CLOSE_WRITE will shorten the wait.  A file that is
+			 * complete (closed after writing, renamed into place) is read
+			 * almost at once: the wait is the reload latency users see.  A
+			 * file that went away waits longer, since editors rename the
+			 * old file away before writing the new one. */
+			if (ev->mask & IN_CREATE) {
+				quick = false;
+				arm(rl, PW_RELOAD_CREATE_GRACE_MS);
+			} else if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
+				quick = true;
+				arm(rl, PW_RELOAD_SETTLE_MS);
+			} else {
+				rl->slow = true;
+				arm(rl, PW_RELOAD_DEBOUNCE_MS);
+			}
 		}
 	}
+	/* Every queued event has been read.  A burst that only completed files
+	 * (closed after writing, renamed into place), arriving after a quiet
+	 * spell, is reloaded now: the settle timer's wait and wake-up are the
+	 * reload latency users see.  Within a storm of changes the timer
+	 * coalesces them. */
+	if (quick && rl->armed && !rl->slow &&
+	    mono_ns() - rl->last_end_ns >= PW_RELOAD_DEBOUNCE_MS * 1000000ull)
+		pw_reload_now(rl, "directory changed");
 }
 
 static void timer_cb(struct pw_watch *w, uint32_t events)
@@ -222,6 +247,10 @@ int pw_reload_now(struct pw_reload *rl, const char *why)
 	char *errors = NULL;
 	int r;
 
+	/* from the first event of the burst: the debounce as it really was */
+	rl->st.last_wait_ns = rl->armed || rl->first_ns ? t0 - rl->first_ns : 0;
+	rl->first_ns = 0;
+	rl->slow = false;
 	if (rl->armed) {
 		struct itimerspec off = { 0 };
 
@@ -236,12 +265,14 @@ int pw_reload_now(struct pw_reload *rl, const char *why)
 			  rl->n_changed, &img, &errors);
 	if (r) {
 		rl->st.last_duration_ns = mono_ns() - t0;
+		rl->last_end_ns = mono_ns();
 		fail(rl, why, "policy directory rejected", r, errors);
 		/* the files stay "changed": the next attempt re-reads them */
 		return r;
 	}
 	r = rl->ops.apply(rl->ops.ctx, img, &errors);
 	rl->st.last_duration_ns = mono_ns() - t0;
+	rl->last_end_ns = mono_ns();
 	if (r) {
 		rl->ops.free_image(img);
 		fail(rl, why, "applying the new policy failed", r, errors);
@@ -256,9 +287,18 @@ int pw_reload_now(struct pw_reload *rl, const char *why)
 	rl->st.last_ok_ns = wall_ns();
 	if (rl->ops.applied)
 		rl->ops.applied(rl->ops.ctx, img);
-	pw_info("reload (%s): policy applied in %.1f ms (%zu pods, %zu policies, %zu rules)", why,
-		(double)rl->st.last_duration_ns / 1e6, img->n_pods, img->n_policies, img->n_rules);
+	pw_info("reload (%s): policy applied in %.1f ms after %.2f ms of debounce (%zu pods, "
+		"%zu policies, %zu rules)",
+		why, (double)rl->st.last_duration_ns / 1e6, (double)rl->st.last_wait_ns / 1e6,
+		img->n_pods, img->n_policies, img->n_rules);
 	return 0;
+}
+
+int pw_reload_all(struct pw_reload *rl, const char *why)
+{
+	clear_changed(rl);
+	rl->all_changed = true;
+	return pw_reload_now(rl, why);
 }
 
 int pw_reload_new(struct pw_loop *loop, const char *dir, const struct pw_reload_ops *ops,

@@ -334,6 +334,27 @@ upd_nf() {
 }
 for n in $UPD_SIZES; do upd_nf "$n" "$NF_TRIALS"; done
 
+# ---- 3b. podwalld end to end (bench/daemon_bench.py) ---------------------------------
+# One podwalld in a routed netns lab, started once (BPF verification takes
+# seconds): one file rewritten -> first packet decided by the new rule at 10,
+# 1k and 10k pods with 100 policies, revocation of an established flow,
+# reloads under steady traffic, a new pod's route -> enforcement, RSS/CPU.
+if [ -x "$B/podwalld" ]; then
+	log "podwalld: update, revoke, reload storm, new pod (bench/daemon_bench.py)"
+	NSLIST+=("${TAG}dn" "${TAG}da" "${TAG}db" "${TAG}dc")
+	rm -rf "$BD/daemon"
+	mkdir -p "$BD/daemon"
+	if timeout 600 python3 bench/daemon_bench.py --podwalld "$B/podwalld" --tag "${TAG}d" \
+		--workdir "$BD/daemon" --quick "$QUICK" >>"$RUNS" 2>"$BD/daemon_bench.err"; then
+		grep '^daemon_bench:' "$BD/daemon_bench.err" | sed 's/^daemon_bench: //' |
+			while read -r l; do log "podwalld: $l"; done
+	else
+		log "podwalld benchmark failed (see $BD/daemon_bench.err and $BD/daemon/podwalld.log)"
+	fi
+else
+	log "$B/podwalld not built: podwalld figures missing"
+fi
+
 # ---- 4. allowed TCP throughput ----------------------------------------------------
 if command -v iperf3 >/dev/null; then
 	log "TCP throughput (iperf3, ${IPERF_ROUNDS}x${IPERF_T}s each way)"

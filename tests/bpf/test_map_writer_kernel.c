@@ -104,7 +104,7 @@ static void test_two_generations_and_epoch(void **state)
 	struct pw_mw_stats st;
 	struct pw_image a, b;
 	struct pw_mw_local loc = { v4(0x0a000001), 1 /* lo: any existing ifindex */ };
-	struct pw_mw_view view = { &loc, 1, NULL, 0, 0 };
+	struct pw_mw_view view = { &loc, 1, NULL, 0, 0, false };
 	int pol;
 
 	DK_SKIP_UNLESS_READY();

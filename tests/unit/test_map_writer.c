@@ -320,6 +320,40 @@ static void test_first_apply_fills_inactive_slot_then_publishes(void **state)
 	free(f);
 }
 
+/* defer_grace: publish without waiting; the wait comes from pw_mw_settle()
+ * or, at the latest, before the next apply writes anything. */
+static void test_deferred_grace(void **state)
+{
+	(void)state;
+	struct fake *f = fake_new();
+	struct img_buf a, b;
+	struct pw_mw *mw;
+	struct pw_mw_stats st;
+	struct pw_mw_view v = { .defer_grace = true };
+	uint64_t ns = 1;
+
+	make_image(&a, 4, 1, 100);
+	make_image(&b, 5, 1, 100);
+	assert_int_equal(pw_mw_new(&fake_ops, f, &mw), 0);
+	fake_clear_counts(f);
+	assert_int_equal(pw_mw_apply(mw, &a.img, &v, &st), 0);
+	assert_string_equal(f->log, "up"); /* published, no grace */
+	assert_int_equal(pw_mw_settle(mw, &ns), 0);
+	assert_string_equal(f->log, "upg");
+	assert_int_equal(pw_mw_settle(mw, &ns), 0); /* nothing owed any more */
+	assert_int_equal(ns, 0);
+	assert_string_equal(f->log, "upg");
+	fake_clear_counts(f);
+	assert_int_equal(pw_mw_apply(mw, &a.img, &v, &st), 0);
+	assert_string_equal(f->log, "up");
+	/* the next apply waits before its first write */
+	assert_int_equal(pw_mw_apply(mw, &b.img, &v, &st), 0);
+	assert_int_equal(f->log[2], 'g');
+	assert_int_equal(f->log[strlen(f->log) - 1], 'p');
+	pw_mw_free(mw);
+	free(f);
+}
+
 static void test_only_difference_is_written(void **state)
 {
 	(void)state;
@@ -381,7 +415,7 @@ static void test_local_view_host_and_ifaces(void **state)
 	struct pw_mw_stats st;
 	struct pw_mw_local loc[2] = { { v4(0x0a000001), 11 }, { v4(0x0a000003), 13 } };
 	union pw_addr host[2] = { v4(0x0a0000fe), v4(0x0a000002) /* also a pod */ };
-	struct pw_mw_view view = { loc, 2, host, 2, PW_STATE_AUDIT };
+	struct pw_mw_view view = { loc, 2, host, 2, PW_STATE_AUDIT, false };
 	const struct pw_endpoint *e;
 
 	make_image(&a, 4, 1, 100);
@@ -425,7 +459,7 @@ static void test_ep_ids_stable_and_not_reused_while_in_force(void **state)
 	struct pw_mw_local loc[3] = { { v4(0x0a000001), 11 },
 				      { v4(0x0a000002), 12 },
 				      { v4(0x0a000003), 13 } };
-	struct pw_mw_view view = { loc, 2, NULL, 0, 0 };
+	struct pw_mw_view view = { loc, 2, NULL, 0, 0, false };
 
 	make_image(&a, 4, 1, 100);
 	assert_int_equal(pw_mw_new(&fake_ops, f, &mw), 0);
@@ -456,7 +490,7 @@ static void test_readoption_makes_first_update_a_diff(void **state)
 	struct pw_mw *mw;
 	struct pw_mw_stats st;
 	struct pw_mw_local loc[2] = { { v4(0x0a000003), 13 }, { v4(0x0a000004), 14 } };
-	struct pw_mw_view view = { loc, 2, NULL, 0, 0 };
+	struct pw_mw_view view = { loc, 2, NULL, 0, 0, false };
 
 	make_image(&a, 6, 1, 100);
 	assert_int_equal(pw_mw_new(&fake_ops, f, &mw), 0);
@@ -566,6 +600,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_first_apply_fills_inactive_slot_then_publishes),
 		cmocka_unit_test(test_only_difference_is_written),
+		cmocka_unit_test(test_deferred_grace),
 		cmocka_unit_test(test_local_view_host_and_ifaces),
 		cmocka_unit_test(test_ep_ids_stable_and_not_reused_while_in_force),
 		cmocka_unit_test(test_readoption_makes_first_update_a_diff),

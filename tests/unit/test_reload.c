@@ -319,6 +319,47 @@ static void test_create_waits_for_close(void **state)
 	assert_string_equal(fk.last_changed, "p5.yaml");
 }
 
+/* After a quiet spell, a file renamed into place is reloaded as its event is
+ * read (no settle timer); a removal still waits for the debounce. */
+static void test_quick_after_quiet(void **state)
+{
+	struct fx *x = *state;
+	char path[256];
+
+	put(x, "p0.yaml", "kind: Pod\n");
+	assert_int_equal(pw_reload_now(x->rl, "start"), 0);
+	wait_builds(x, 99, 60); /* swallow the setup's events; also the quiet spell */
+	fk.builds = 0;
+	put(x, "p1.yaml.tmp", "kind: Pod\n");
+	mv(x, "p1.yaml.tmp", "p1.yaml");
+	pw_loop_once(&x->loop, 100); /* one pass: the inotify event, no timer yet */
+	assert_int_equal(fk.builds, 1);
+	assert_string_equal(fk.last_changed, "p1.yaml");
+	wait_builds(x, 99, 60);
+	fk.builds = 0;
+	snprintf(path, sizeof(path), "%s/p0.yaml", x->dir);
+	assert_int_equal(unlink(path), 0);
+	pw_loop_once(&x->loop, 100); /* reads the event, arms the debounce */
+	assert_int_equal(fk.builds, 0);
+	assert_int_equal(wait_builds(x, 1, 2000), 1);
+	assert_string_equal(fk.last_changed, "p0.yaml");
+}
+
+/* SIGHUP / the socket's reload re-read everything, even with nothing pending
+ * or with some names pending. */
+static void test_reload_all_rereads_everything(void **state)
+{
+	struct fx *x = *state;
+
+	assert_int_equal(pw_reload_now(x->rl, "start"), 0);
+	put(x, "p1.yaml", "kind: Pod\n");
+	pw_loop_once(&x->loop, 0); /* the event is pending, maybe reloaded already */
+	assert_int_equal(pw_reload_all(x->rl, "SIGHUP"), 0);
+	assert_string_equal(fk.last_changed, "*");
+	assert_int_equal(pw_reload_now(x->rl, "again"), 0);
+	assert_string_equal(fk.last_changed, ""); /* nothing pending any more */
+}
+
 static void test_no_loop(void **state)
 {
 	struct pw_reload *rl;
@@ -355,6 +396,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delete_and_move_away, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_waits_for_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quick_after_quiet, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reload_all_rereads_everything, setup,
+						teardown),
 		cmocka_unit_test(test_no_loop),
 	};
 
