@@ -132,8 +132,7 @@ static int take_line(struct pw_client *c, json_t **ret)
 	return 0;
 }
 
-int pw_client_recv(struct pw_client *c, int timeout_ms, volatile sig_atomic_t *stop,
-		   json_t **ret)
+int pw_client_recv(struct pw_client *c, int timeout_ms, volatile sig_atomic_t *stop, json_t **ret)
 {
 	long long deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : 0;
 

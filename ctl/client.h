@@ -28,8 +28,7 @@ int pw_client_send(struct pw_client *c, const json_t *req);
  * and makes the call return -EINTR.  -EPIPE at end of stream, -ETIMEDOUT,
  * -EPROTO for a line that is not JSON, -E2BIG for an over-long line.
  */
-int pw_client_recv(struct pw_client *c, int timeout_ms, volatile sig_atomic_t *stop,
-		   json_t **ret);
+int pw_client_recv(struct pw_client *c, int timeout_ms, volatile sig_atomic_t *stop, json_t **ret);
 void pw_client_close(struct pw_client *c);
 
 /* Connect, send one request, read one reply.  Returns 0 with the reply

@@ -78,8 +78,7 @@ static int ep_names(struct pw_pinned *p, struct ep_names **ret, size_t *ret_n)
 }
 
 /* --endpoint for the pinned view: an ep_id, an address or a veth name. */
-static int resolve_endpoint(const char *x, const struct ep_names *names, size_t n,
-			    uint32_t *ret_ep)
+static int resolve_endpoint(const char *x, const struct ep_names *names, size_t n, uint32_t *ret_ep)
 {
 	union pw_addr want;
 	uint32_t id;
@@ -159,9 +158,10 @@ static int pinned_counters(struct pw_pinned *p, const char *endpoint, json_t **r
 	}
 	rules = json_array();
 	for (size_t i = 0; i < nrc; i++)
-		json_array_append_new(rules, json_pack("{s:i, s:I, s:I}", "rule", (int)rc[i].rule_id,
-						       "packets", (json_int_t)rc[i].packets,
-						       "bytes", (json_int_t)rc[i].bytes));
+		json_array_append_new(rules,
+				      json_pack("{s:i, s:I, s:I}", "rule", (int)rc[i].rule_id,
+						"packets", (json_int_t)rc[i].packets, "bytes",
+						(json_int_t)rc[i].bytes));
 	*ret = json_pack("{s:s, s:b, s:o, s:o, s:s}", "source", "pinned", "daemon", 0, "endpoints",
 			 eps, "rules", rules, "unavailable",
 			 "pod names and rule texts are known only to podwalld");
@@ -174,8 +174,7 @@ out:
 
 /* One row of the endpoint table: `c` holds direction..bytes; `ep` names it
  * (the daemon's element, or the pinned row itself). */
-static void endpoint_row(struct pw_table *t, const json_t *ep, const json_t *c,
-			 const json_t *pods)
+static void endpoint_row(struct pw_table *t, const json_t *ep, const json_t *c, const json_t *pods)
 {
 	char b[512], pk[16], by[16];
 	const char *verdict = pw_jstr(c, "verdict");
@@ -190,8 +189,8 @@ static void endpoint_row(struct pw_table *t, const json_t *ep, const json_t *c,
 	else
 		snprintf(b, sizeof(b), "ep %lld", pw_jint(ep, "ep_id", 0));
 	pw_table_cell(t, NULL, "%s", b);
-	pw_jtext(json_object_get(ep, "ips") ? json_object_get(ep, "ips") :
-					      json_object_get(pod, "ips"),
+	pw_jtext(json_object_get(ep, "ips") ? json_object_get(ep, "ips")
+					    : json_object_get(pod, "ips"),
 		 b, sizeof(b));
 	pw_table_cell(t, NULL, "%s", *b ? b : "-");
 	pw_table_cell(t, NULL, "%s", veth ? veth : "-");
@@ -233,8 +232,7 @@ static void print_counters(const json_t *o, const json_t *pods)
 			endpoint_row(t, e, e, pods);
 			continue;
 		}
-		json_array_foreach(list, j, c)
-			endpoint_row(t, e, c, pods);
+		json_array_foreach(list, j, c) endpoint_row(t, e, c, pods);
 	}
 	if (pw_table_rows(t))
 		pw_table_print(t, stdout);
@@ -254,7 +252,8 @@ static void print_counters(const json_t *o, const json_t *pods)
 			pw_table_cell(t, NULL, "%s/%s", ns, pol);
 		else
 			pw_table_cell(t, NULL, "%s", pol ? pol : "-");
-		pw_table_cell(t, NULL, "%s", pw_jstr(e, "direction") ? pw_jstr(e, "direction") : "-");
+		pw_table_cell(t, NULL, "%s",
+			      pw_jstr(e, "direction") ? pw_jstr(e, "direction") : "-");
 		/* the daemon names a rule by its index in spec.ingress/egress; the
 		 * pinned view knows only the rule id */
 		pw_jtext(json_object_get(e, json_object_get(e, "index") ? "index" : "rule"), b,

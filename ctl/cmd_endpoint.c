@@ -97,8 +97,8 @@ static void print_daemon_endpoints(const json_t *reply)
 {
 	const json_t *eps = json_is_array(reply) ? reply : JANY(reply, "endpoints", "pods");
 	const json_t *skipped = JANY(reply, "skipped", "not_endpoints", "non_endpoints");
-	struct pw_table *t = pw_table_new(7, "POD", "IPS", "VETH", "INGRESS", "EGRESS", "SET",
-					  "NOTE");
+	struct pw_table *t =
+		pw_table_new(7, "POD", "IPS", "VETH", "INGRESS", "EGRESS", "SET", "NOTE");
 	size_t i;
 	json_t *e;
 
@@ -121,7 +121,9 @@ static void print_daemon_endpoints(const json_t *reply)
 		pw_table_cell(t, NULL, "%s", *b ? b : "-");
 		pw_jtext(reason, b, sizeof(b));
 		pw_table_cell(t, reason ? PW_C_YELLOW : NULL, "%s",
-			      reason ? b : json_is_false(json_object_get(e, "local")) ? "remote" : "");
+			      reason					   ? b
+			      : json_is_false(json_object_get(e, "local")) ? "remote"
+									   : "");
 	}
 	json_array_foreach(skipped, i, e)
 	{
@@ -177,8 +179,8 @@ static json_t *pinned_endpoints(struct pw_pinned *p, int *ret_err)
 		json_array_append_new(arr, o);
 	}
 	free(eps);
-	return json_pack("{s:s, s:b, s:I, s:o, s:s}", "source", "pinned", "daemon", 0,
-			 "generation", (json_int_t)st.epoch, "endpoints", arr, "unavailable",
+	return json_pack("{s:s, s:b, s:I, s:o, s:s}", "source", "pinned", "daemon", 0, "generation",
+			 (json_int_t)st.epoch, "endpoints", arr, "unavailable",
 			 "pod names and non-endpoint pods are known only to podwalld");
 }
 
@@ -211,9 +213,9 @@ static void print_pinned_endpoints(const json_t *o)
 
 		pw_table_cell(t, NULL, "%s", pw_jstr(e, "ip"));
 		pw_table_cell(t, NULL, "%s",
-			      json_is_true(json_object_get(e, "host")) ? "node" :
-			      local					 ? "local pod" :
-										   "remote pod");
+			      json_is_true(json_object_get(e, "host")) ? "node"
+			      : local				       ? "local pod"
+								       : "remote pod");
 		if (pw_jstr(e, "veth"))
 			pw_table_cell(t, NULL, "%s", pw_jstr(e, "veth"));
 		else if (pw_jint(e, "ifindex", 0))

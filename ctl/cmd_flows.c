@@ -75,14 +75,14 @@ int pw_flows_parse_args(int argc, char **argv, int64_t now, struct pw_flow_args 
 		const char *slash = strchr(pod, '/');
 
 		if (!slash || slash == pod || !slash[1] || strchr(slash + 1, '/'))
-			return pw_error(PW_EXIT_USAGE, "flows: --pod must be NAMESPACE/NAME, not '%s'",
-					pod);
+			return pw_error(PW_EXIT_USAGE,
+					"flows: --pod must be NAMESPACE/NAME, not '%s'", pod);
 		a.f.pod = pod;
 	}
 	if (ip) {
 		if (pw_ctl_addr_parse(ip, &a.f.ip))
-			return pw_error(PW_EXIT_USAGE, "flows: --ip '%s' is not an IPv4 or IPv6 address",
-					ip);
+			return pw_error(PW_EXIT_USAGE,
+					"flows: --ip '%s' is not an IPv4 or IPv6 address", ip);
 		a.f.has_ip = true;
 		a.ip_text = ip;
 	}
@@ -94,10 +94,11 @@ int pw_flows_parse_args(int argc, char **argv, int64_t now, struct pw_flow_args 
 	}
 	if (since) {
 		if (pw_parse_since(since, now, &a.f.since_ns))
-			return pw_error(PW_EXIT_USAGE,
-					"flows: --since '%s' is neither a duration (30s, 5m, 1h, 2d) "
-					"nor an RFC 3339 time",
-					since);
+			return pw_error(
+				PW_EXIT_USAGE,
+				"flows: --since '%s' is neither a duration (30s, 5m, 1h, 2d) "
+				"nor an RFC 3339 time",
+				since);
 		a.f.has_since = true;
 		a.since_text = since;
 	}
@@ -230,7 +231,8 @@ int pw_flow_from_json(const json_t *rec, struct pw_flow *ret)
 		size_t i, n = 0;
 
 		n += (size_t)snprintf(fl.policy, sizeof(fl.policy), "isolated by ");
-		json_array_foreach(v, i, it) {
+		json_array_foreach(v, i, it)
+		{
 			if (n >= sizeof(fl.policy) || !json_is_string(it))
 				break;
 			n += (size_t)snprintf(fl.policy + n, sizeof(fl.policy) - n, "%s%s",
@@ -342,7 +344,8 @@ static void decided_text(const struct pw_flow *fl, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
-#define FLOW_COLS "TIME", "VERDICT", "DIR", "PROTO", "SOURCE", "DESTINATION", "REASON", "POLICY/RULE"
+#define FLOW_COLS \
+	"TIME", "VERDICT", "DIR", "PROTO", "SOURCE", "DESTINATION", "REASON", "POLICY/RULE"
 
 static void flow_cells(const struct pw_flow *fl, char cells[8][640])
 {
@@ -363,8 +366,8 @@ static void print_flow_line(const struct pw_flow *fl)
 	const char *col = pw_verdict_color(fl->verdict);
 
 	flow_cells(fl, c);
-	printf("%-12s  %s%-7s%s  %-7s  %-5s  %-32s  %-32s  %-14s  %s\n", c[0], col ? col : "",
-	       c[1], col ? PW_C_OFF : "", c[2], c[3], c[4], c[5], c[6], c[7]);
+	printf("%-12s  %s%-7s%s  %-7s  %-5s  %-32s  %-32s  %-14s  %s\n", c[0], col ? col : "", c[1],
+	       col ? PW_C_OFF : "", c[2], c[3], c[4], c[5], c[6], c[7]);
 	fflush(stdout);
 }
 
@@ -552,7 +555,8 @@ static int flows_file(const struct pw_flow_args *a)
 	int err;
 
 	if (!f)
-		return pw_error(PW_EXIT_FAIL, "flows: cannot open %s: %s", a->file, strerror(errno));
+		return pw_error(PW_EXIT_FAIL, "flows: cannot open %s: %s", a->file,
+				strerror(errno));
 	file_stop = 0;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &oi);
@@ -579,10 +583,11 @@ static int flows_daemon(const struct pw_flow_args *a)
 	if (!a->follow) {
 		err = pw_daemon_ask(req, &reply);
 		if (err == PW_DAEMON_DOWN)
-			return pw_error(PW_EXIT_FAIL,
-					"podwalld is not running (no socket at %s); flow records "
-					"come from the daemon: use --file FLOWLOG to read a flow log",
-					pw_socket_path);
+			return pw_error(
+				PW_EXIT_FAIL,
+				"podwalld is not running (no socket at %s); flow records "
+				"come from the daemon: use --file FLOWLOG to read a flow log",
+				pw_socket_path);
 		if (err)
 			return err;
 		err = on_message(reply, &ctx);

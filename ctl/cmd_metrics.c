@@ -91,12 +91,13 @@ int pw_metrics_from_pinned(struct pw_pinned *p, char **ret_text)
 		goto out;
 	sb_printf(&b, "# HELP podwall_daemon_up Whether podwalld answered on its socket.\n"
 		      "# TYPE podwall_daemon_up gauge\npodwall_daemon_up 0\n");
-	sb_printf(&b, "# HELP podwall_policy_generation Policy generation in force.\n"
-		      "# TYPE podwall_policy_generation gauge\npodwall_policy_generation %" PRIu64
-		      "\n",
+	sb_printf(&b,
+		  "# HELP podwall_policy_generation Policy generation in force.\n"
+		  "# TYPE podwall_policy_generation gauge\npodwall_policy_generation %" PRIu64 "\n",
 		  (uint64_t)st.epoch);
-	sb_printf(&b, "# HELP podwall_audit_mode Whether global audit mode is on.\n"
-		      "# TYPE podwall_audit_mode gauge\npodwall_audit_mode %d\n",
+	sb_printf(&b,
+		  "# HELP podwall_audit_mode Whether global audit mode is on.\n"
+		  "# TYPE podwall_audit_mode gauge\npodwall_audit_mode %d\n",
 		  !!(st.flags & PW_STATE_AUDIT));
 	sb_printf(&b, "# HELP podwall_packets_total Packets by endpoint slot, direction, verdict "
 		      "and reason.\n# TYPE podwall_packets_total counter\n");
@@ -117,8 +118,8 @@ int pw_metrics_from_pinned(struct pw_pinned *p, char **ret_text)
 	sb_printf(&b, "# HELP podwall_rule_packets_total Packets by deciding rule id.\n"
 		      "# TYPE podwall_rule_packets_total counter\n");
 	for (size_t i = 0; i < nrc; i++)
-		sb_printf(&b, "podwall_rule_packets_total{rule=\"%u\"} %" PRIu64 "\n", rc[i].rule_id,
-			  rc[i].packets);
+		sb_printf(&b, "podwall_rule_packets_total{rule=\"%u\"} %" PRIu64 "\n",
+			  rc[i].rule_id, rc[i].packets);
 	sb_printf(&b, "# HELP podwall_rule_bytes_total Bytes by deciding rule id.\n"
 		      "# TYPE podwall_rule_bytes_total counter\n");
 	for (size_t i = 0; i < nrc; i++)
@@ -223,7 +224,7 @@ json_t *pw_metrics_to_json(const char *text)
 			goto next;
 		json_array_append_new(arr, json_pack("{s:s, s:O, s:f}", "name", name, "labels",
 						     labels, "value", v));
-next:
+	next:
 		json_decref(labels);
 		free(line);
 	}

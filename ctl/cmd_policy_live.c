@@ -47,9 +47,11 @@ static void print_policies(const json_t *reply)
 		pw_table_cell(t, NULL, "%s", types ? b : "-");
 		pw_table_cell(t, NULL, "%lld", pw_jint(e, "ingress_rules", 0));
 		pw_table_cell(t, NULL, "%lld", pw_jint(e, "egress_rules", 0));
-		pw_table_cell(t, NULL, "%lld pods", pw_jint(e, "selected_pods", pw_jint(e, "selected", 0)));
+		pw_table_cell(t, NULL, "%lld pods",
+			      pw_jint(e, "selected_pods", pw_jint(e, "selected", 0)));
 		pw_table_cell(t, NULL, "%lld", pw_jint(e, "entries", pw_jint(e, "n_entries", 0)));
-		pw_table_cell(t, json_is_true(json_object_get(e, "audit")) ? PW_C_YELLOW : NULL, "%s",
+		pw_table_cell(t, json_is_true(json_object_get(e, "audit")) ? PW_C_YELLOW : NULL,
+			      "%s",
 			      json_is_true(json_object_get(e, "audit")) ? "audit" : "enforce");
 	}
 	if (pw_table_rows(t))
@@ -82,9 +84,9 @@ static int pinned_policy_list(void)
 		json_t *arr = json_array();
 
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, json_pack("{s:i, s:i}", "set_id",
-							     (int)sets[i].set_id, "entries",
-							     (int)sets[i].entries));
+			json_array_append_new(arr,
+					      json_pack("{s:i, s:i}", "set_id", (int)sets[i].set_id,
+							"entries", (int)sets[i].entries));
 		pw_json_print(json_pack("{s:s, s:b, s:I, s:n, s:o, s:s}", "source", "pinned",
 					"daemon", 0, "generation", (json_int_t)st.epoch, "policies",
 					"policy_sets", arr, "unavailable",
@@ -186,8 +188,8 @@ int cmd_policy_show(int argc, char **argv)
 	    (size_t)(slash - argv[0]) >= sizeof(ns))
 		return pw_error(PW_EXIT_USAGE, "policy show: '%s' is not NAMESPACE/NAME", argv[0]);
 	snprintf(ns, sizeof(ns), "%.*s", (int)(slash - argv[0]), argv[0]);
-	r = pw_daemon_ask(json_pack("{s:s, s:s, s:s}", "cmd", "policy", "ns", ns, "name", slash + 1),
-			  &reply);
+	r = pw_daemon_ask(
+		json_pack("{s:s, s:s, s:s}", "cmd", "policy", "ns", ns, "name", slash + 1), &reply);
 	if (r == PW_DAEMON_DOWN)
 		return pw_need_daemon("policy show");
 	if (r)

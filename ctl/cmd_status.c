@@ -91,12 +91,12 @@ static json_t *pinned_status(struct pw_pinned *p, int *ret_err)
 		char name[IF_NAMESIZE] = "";
 		bool exists = if_indextoname(att[i].key.ifindex, name) != NULL;
 
-		json_array_append_new(
-			ifs, json_pack("{s:s, s:i, s:s, s:i, s:b, s:b}", "interface",
-				       exists ? name : att[i].val.ifname, "ifindex",
-				       (int)att[i].key.ifindex, "hook", hook_name(att[i].key.hook),
-				       "prog_id", (int)att[i].val.prog_id, "uplink",
-				       !!(att[i].val.flags & 2), "present", exists));
+		json_array_append_new(ifs, json_pack("{s:s, s:i, s:s, s:i, s:b, s:b}", "interface",
+						     exists ? name : att[i].val.ifname, "ifindex",
+						     (int)att[i].key.ifindex, "hook",
+						     hook_name(att[i].key.hook), "prog_id",
+						     (int)att[i].val.prog_id, "uplink",
+						     !!(att[i].val.flags & 2), "present", exists));
 	}
 	json_object_set_new(o, "attachments", ifs);
 	json_object_set_new(o, "unavailable",
@@ -116,9 +116,11 @@ static void print_pinned_status(const json_t *o)
 
 	printf("source:      pinned maps under %s (podwalld not running)\n", pw_jstr(o, "bpffs"));
 	printf("mode:        %s%s\n", pw_jstr(o, "mode"),
-	       json_is_true(json_object_get(o, "enforcing")) ? "" :
-							       " (no policy written yet: all traffic passes)");
-	printf("generation:  %lld (slot %lld)\n", pw_jint(o, "generation", 0), pw_jint(o, "slot", 0));
+	       json_is_true(json_object_get(o, "enforcing"))
+		       ? ""
+		       : " (no policy written yet: all traffic passes)");
+	printf("generation:  %lld (slot %lld)\n", pw_jint(o, "generation", 0),
+	       pw_jint(o, "slot", 0));
 	printf("endpoints:   %lld (%lld local)\n", pw_jint(o, "endpoints", 0),
 	       pw_jint(o, "local_endpoints", 0));
 	printf("policies:    %lld policy sets, %lld entries (names need podwalld)\n",

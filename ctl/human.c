@@ -300,8 +300,8 @@ int pw_parse_since(const char *s, int64_t now, int64_t *ret_ns)
 
 bool pw_wants_help(int argc, char **argv)
 {
-	return argc > 0 && (!strcmp(argv[0], "help") || !strcmp(argv[0], "-h") ||
-			    !strcmp(argv[0], "--help"));
+	return argc > 0 &&
+	       (!strcmp(argv[0], "help") || !strcmp(argv[0], "-h") || !strcmp(argv[0], "--help"));
 }
 
 int pw_parse_u32(const char *s, uint32_t max, uint32_t *ret)
@@ -366,8 +366,8 @@ int pw_opts_parse(const char *cmd, const struct pw_opt *opts, int argc, char **a
 			if (optopt)
 				pw_error(PW_EXIT_USAGE, "%s: unknown option '-%c'", cmd, optopt);
 			else
-				pw_error(PW_EXIT_USAGE, "%s: unknown or ambiguous option '%s'",
-					 cmd, av[optind - 1]);
+				pw_error(PW_EXIT_USAGE, "%s: unknown or ambiguous option '%s'", cmd,
+					 av[optind - 1]);
 			return -EINVAL;
 		}
 		if (c == ':') {

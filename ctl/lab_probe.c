@@ -560,7 +560,8 @@ static void print_text(const struct lab *lab, const struct target *tg, size_t n,
 			inet_ntop(AF_INET6, &lab->pods[i].a6, b, sizeof(b));
 		printf(" %3d  %-*.*s  %s%s%s\n", i + 1, w, w, l, a, b[0] ? " " : "", b);
 	}
-	printf("\nrows: source, columns: destination; '.' connected/allowed, 'r' refused (reachable, "
+	printf("\nrows: source, columns: destination; '.' connected/allowed, 'r' refused "
+	       "(reachable, "
 	       "no server), 'X' blocked/denied, %s = differs from the prediction%s\n",
 	       pw_color ? "red" : "'!'", services ? "; probed through the service addresses" : "");
 	for (size_t lo = 0; lo < n;) {
@@ -755,8 +756,9 @@ static int write_html(const char *path, const struct lab *lab, const struct targ
 					fprintf(f, "<td class=\"%s%s\" title=\"%s\">%s</td>",
 						v ? "ok" : "no", differs(t) ? " diff" : "",
 						result_name[t->result < 5 ? t->result : 0],
-						!v ? "&#10007;" :
-						!pred && t->result == PR_REFUSED ? "r" : "&#10003;");
+						!v				   ? "&#10007;"
+						: !pred && t->result == PR_REFUSED ? "r"
+										   : "&#10003;");
 				}
 				fputs("</tr>\n", f);
 			}

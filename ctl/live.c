@@ -23,14 +23,16 @@ int pw_daemon_ask(json_t *req, json_t **ret_reply)
 	if (pw_client_not_running(err))
 		return PW_DAEMON_DOWN;
 	if (err == -EACCES)
-		return pw_error(PW_EXIT_FAIL, "cannot connect to podwalld at %s: permission denied "
-					      "(the socket is mode 0600: run as root)",
+		return pw_error(PW_EXIT_FAIL,
+				"cannot connect to podwalld at %s: permission denied "
+				"(the socket is mode 0600: run as root)",
 				pw_socket_path);
 	if (err == -ETIMEDOUT)
 		return pw_error(PW_EXIT_FAIL, "podwalld at %s did not answer within %d ms",
 				pw_socket_path, PW_CLIENT_TIMEOUT_MS);
 	if (err == -EPIPE)
-		return pw_error(PW_EXIT_FAIL, "podwalld at %s closed the connection without a reply",
+		return pw_error(PW_EXIT_FAIL,
+				"podwalld at %s closed the connection without a reply",
 				pw_socket_path);
 	if (err == -EPROTO)
 		return pw_error(PW_EXIT_FAIL, "podwalld at %s sent a reply that is not JSON",
@@ -190,7 +192,8 @@ static void render_table(const json_t *arr, FILE *f, int indent)
 		size_t j;
 
 		for (j = 0; cols[c][j] && j < sizeof(hdr[c]) - 1; j++)
-			hdr[c][j] = cols[c][j] == '_' ? ' ' : (char)toupper((unsigned char)cols[c][j]);
+			hdr[c][j] =
+				cols[c][j] == '_' ? ' ' : (char)toupper((unsigned char)cols[c][j]);
 		hdr[c][j] = 0;
 	}
 	t = pw_table_new(ncols, hdr[0], hdr[1], hdr[2], hdr[3], hdr[4], hdr[5], hdr[6], hdr[7],
@@ -207,8 +210,9 @@ static void render_table(const json_t *arr, FILE *f, int indent)
 				pw_jtext(v, b, sizeof(b));
 			else
 				snprintf(b, sizeof(b), "-");
-			pw_table_cell(t, json_is_string(v) ? pw_verdict_color(json_string_value(v)) :
-							     NULL,
+			pw_table_cell(t,
+				      json_is_string(v) ? pw_verdict_color(json_string_value(v))
+							: NULL,
 				      "%*s%s", c ? 0 : indent, "", b);
 		}
 	}
@@ -233,9 +237,8 @@ void pw_render_generic(const json_t *v, FILE *f, int indent)
 		fprintf(f, "%*s%s\n", indent, "", b);
 		return;
 	}
-	json_object_foreach((json_t *)v, k, e)
-		if (!json_is_object(e) && !is_object_array(e) && strlen(k) > w)
-			w = strlen(k);
+	json_object_foreach((json_t *)v, k, e) if (!json_is_object(e) && !is_object_array(e) &&
+						   strlen(k) > w) w = strlen(k);
 	json_object_foreach((json_t *)v, k, e)
 	{
 		char b[1024];

@@ -38,16 +38,15 @@ static const struct {
 	[M_IF] = { "pw_if_v1", sizeof(struct pw_if_key), sizeof(struct pw_endpoint), true },
 	[M_PEER] = { "pw_peer_v1", sizeof(struct pw_peer_key), sizeof(struct pw_peer_val), true },
 	[M_POL] = { "pw_pol_v1", sizeof(struct pw_pol_key), sizeof(struct pw_pol_val), true },
-	[M_RANGE] = { "pw_range_v1", sizeof(struct pw_pol_key), sizeof(struct pw_range_val),
-		      true },
+	[M_RANGE] = { "pw_range_v1", sizeof(struct pw_pol_key), sizeof(struct pw_range_val), true },
 	[M_CT] = { "pw_ct_v1", sizeof(struct pw_ct_key), sizeof(struct pw_ct_val), true },
 	[M_FRAG] = { "pw_frag_v1", sizeof(struct pw_frag_key), sizeof(struct pw_frag_val), true },
 	[M_CNT] = { "pw_cnt_v1", 4, sizeof(struct pw_counter), false },
 	[M_RCNT] = { "pw_rcnt_v1", 4, sizeof(struct pw_counter), false },
 	[M_EVENTS] = { "pw_events_v1", 0, 0, false },
 	[M_RL] = { "pw_rl_v1", 4, sizeof(struct pw_rl), false },
-	[M_ATT] = { "pw_attach_v1", sizeof(struct pw_pinned_att_key), sizeof(struct pw_pinned_att_val),
-		    true },
+	[M_ATT] = { "pw_attach_v1", sizeof(struct pw_pinned_att_key),
+		    sizeof(struct pw_pinned_att_val), true },
 };
 
 struct pw_pinned {
@@ -137,8 +136,8 @@ int pw_pinned_state(struct pw_pinned *p, struct pw_state *ret)
 
 static int addr_cmp(const void *a, const void *b)
 {
-	return memcmp(&((const struct pw_pinned_ep *)a)->addr, &((const struct pw_pinned_ep *)b)->addr,
-		      sizeof(union pw_addr));
+	return memcmp(&((const struct pw_pinned_ep *)a)->addr,
+		      &((const struct pw_pinned_ep *)b)->addr, sizeof(union pw_addr));
 }
 
 int pw_pinned_endpoints(struct pw_pinned *p, uint32_t slot, struct pw_pinned_ep **ret,
@@ -185,8 +184,7 @@ int pw_pinned_endpoints(struct pw_pinned *p, uint32_t slot, struct pw_pinned_ep 
 	return 0;
 }
 
-void pw_cnt_decode(uint32_t index, uint32_t *ep_id, uint8_t *dir, uint8_t *verdict,
-		   uint8_t *reason)
+void pw_cnt_decode(uint32_t index, uint32_t *ep_id, uint8_t *dir, uint8_t *verdict, uint8_t *reason)
 {
 	uint32_t code = index % PW_CNT_CODES;
 	uint32_t epdir = index / PW_CNT_CODES;
@@ -206,9 +204,8 @@ void pw_cnt_decode(uint32_t index, uint32_t *ep_id, uint8_t *dir, uint8_t *verdi
 }
 
 /* Walk a per-CPU array and call `fn` for each index whose sum is non-zero. */
-static int percpu_walk(struct pw_pinned *p, int m, int (*fn)(uint32_t idx, uint64_t pk,
-							     uint64_t by, void *ud),
-		       void *ud)
+static int percpu_walk(struct pw_pinned *p, int m,
+		       int (*fn)(uint32_t idx, uint64_t pk, uint64_t by, void *ud), void *ud)
 {
 	int fd = p->fd[m];
 	uint32_t max = p->info[m].max_entries;

@@ -104,7 +104,8 @@ struct pw_pinned_att {
 
 int pw_pinned_attachments(struct pw_pinned *p, struct pw_pinned_att **ret, size_t *ret_n);
 
-/* Short stable names (the words of daemon/names.c): "not-isolated", "policy", ... (also used in JSON). */
+/* Short stable names (the words of daemon/names.c): "not-isolated", "policy", ... (also used in
+ * JSON). */
 const char *pw_ctl_reason_name(unsigned int reason);
 const char *pw_ctl_verdict_name(unsigned int verdict);
 const char *pw_ctl_dir_name(unsigned int dir);

@@ -14,9 +14,9 @@
 
 struct opt {
 	const char *name; /* long option, without "--" */
-	char short_name;  /* 0: none */
-	const char *arg;  /* metavariable; NULL: a flag */
-	bool env;	  /* may also be set by PODWALL_<NAME> */
+	char short_name; /* 0: none */
+	const char *arg; /* metavariable; NULL: a flag */
+	bool env; /* may also be set by PODWALL_<NAME> */
 	int (*set)(struct pw_config *cfg, const char *val, char *err, size_t errlen);
 	const char *help;
 };
@@ -556,7 +556,8 @@ int pw_config_find_daemon(const struct pw_config *cfg, char *buf, size_t len, in
 	else if (slash == cfg->socket_path)
 		snprintf(dir, sizeof(dir), "/");
 	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - cfg->socket_path), cfg->socket_path);
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - cfg->socket_path),
+			 cfg->socket_path);
 	d = opendir(dir);
 	if (!d)
 		return errno == ENOENT ? -ENOENT : -errno;

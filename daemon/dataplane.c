@@ -187,9 +187,9 @@ static int resolve(struct pw_dp *dp, struct pw_mw_local **ret_local, enum pw_nl_
 		goto out;
 	/* only candidates are resolved (and, on a bridge, solicited) */
 	for (size_t i = 0; i < n; i++) {
-		const struct pw_img_pod *pod = img->pods && img->eps[i].pod < img->n_pods ?
-						       &img->pods[img->eps[i].pod] :
-						       NULL;
+		const struct pw_img_pod *pod = img->pods && img->eps[i].pod < img->n_pods
+						       ? &img->pods[img->eps[i].pod]
+						       : NULL;
 
 		if (dp->node_name && pod && pod->node_name && strcmp(pod->node_name, dp->node_name))
 			continue; /* scheduled on another node */
@@ -533,7 +533,8 @@ int pw_dp_status(struct pw_dp *dp, json_t **ret)
 			    dp->last_err ? json_string(strerror(-dp->last_err)) : json_null());
 	json_object_set_new(o, "last_update", upd);
 	json_object_set_new(o, "neighbour_solicits", json_integer(pw_nl_solicits(dp->nl)));
-	json_object_set_new(o, "node_name", dp->node_name ? json_string(dp->node_name) : json_null());
+	json_object_set_new(o, "node_name",
+			    dp->node_name ? json_string(dp->node_name) : json_null());
 	for (size_t i = 0; i < dp->n_local; i++) {
 		uint32_t ifx = dp->local[i].ifindex;
 		char name[IF_NAMESIZE] = "";

@@ -217,4 +217,3 @@ long pw_image_pod_by_name(const struct pw_image *img, const char *ns, const char
 			return (long)i;
 	return -1;
 }
-

@@ -22,7 +22,7 @@
 struct pw_flow_rec {
 	struct pw_event ev;
 	uint64_t wall_ns; /* ns since the epoch */
-	char *src_pod;	  /* "ns/name" or NULL */
+	char *src_pod; /* "ns/name" or NULL */
 	char *dst_pod;
 	char *line; /* the record as one compact JSON object, no newline */
 	size_t line_len;
@@ -31,11 +31,11 @@ struct pw_flow_rec {
 /* Filters shared by `flows` and `flows --follow`.  Unset fields match all. */
 struct pw_flow_filter {
 	int verdict; /* enum pw_verdict, -1: any */
-	char *pod;   /* "ns/name": source or destination */
+	char *pod; /* "ns/name": source or destination */
 	bool has_ip;
-	union pw_addr ip;   /* source or destination */
-	int port;	    /* source or destination port, -1: any */
-	uint64_t since_ns;  /* wall clock, 0: any */
+	union pw_addr ip; /* source or destination */
+	int port; /* source or destination port, -1: any */
+	uint64_t since_ns; /* wall clock, 0: any */
 	unsigned int limit; /* history: at most the newest N, 0: all */
 };
 
@@ -57,13 +57,13 @@ void pw_rfc3339(uint64_t wall_ns, char *buf, size_t len);
 int pw_rfc3339_parse(const char *s, uint64_t *ret_ns);
 
 struct pw_flows_opts {
-	const char *log_path;	/* NULL: no flow log */
+	const char *log_path; /* NULL: no flow log */
 	uint64_t log_max_bytes; /* rotate to log_path.1 beyond this; 0: never */
-	size_t history;		/* records kept in memory; 0: the default */
+	size_t history; /* records kept in memory; 0: the default */
 };
 
 struct pw_flows_stats {
-	uint64_t records;    /* events turned into records */
+	uint64_t records; /* events turned into records */
 	uint64_t bad_events; /* records of the wrong size */
 	uint64_t log_errors; /* flow log writes that failed */
 	uint64_t rotations;

@@ -97,9 +97,9 @@ static void default_log(int level, const char *fmt, ...)
 		return;
 	va_start(ap, fmt);
 	fprintf(stderr, "podwall: %s: ",
-		level <= PW_DLOG_ERR    ? "error"
+		level <= PW_DLOG_ERR	? "error"
 		: level == PW_DLOG_WARN ? "warning"
-				       : "info");
+					: "info");
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
@@ -723,7 +723,8 @@ int pw_loader_open(const struct pw_loader_opts *opts, struct pw_loader **ret)
 
 	err = pw_bpffs_prepare(l->dir);
 	if (err) {
-		LOG(l, PW_DLOG_ERR, "cannot prepare bpffs directory %s: %s", l->dir, strerror(-err));
+		LOG(l, PW_DLOG_ERR, "cannot prepare bpffs directory %s: %s", l->dir,
+		    strerror(-err));
 		goto fail;
 	}
 	err = pw_dir_lock(l->dir, &l->lock_fd);

@@ -724,9 +724,11 @@ static void cleanup(struct ctx *c)
 		pw_eval_maps_close(c->em);
 	if (c->dp)
 		pw_dp_close(c->dp); /* enforcement stays */
-	for (int *fd = &c->d.cnt_fd; fd <= &c->d.rl_fd; fd++)
-		if (*fd >= 0)
-			close(*fd);
+	int *fds[] = { &c->d.cnt_fd, &c->d.rcnt_fd, &c->d.rl_fd };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
 	if (c->sig_w.fd >= 0)
 		close(c->sig_w.fd);
 	if (c->met_w.fd >= 0)

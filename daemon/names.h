@@ -21,7 +21,7 @@ int pw_reason_parse(const char *name, unsigned int *ret_reason);
 
 const char *pw_verdict_name(unsigned int verdict); /* allow, drop, audit */
 int pw_verdict_parse(const char *name, unsigned int *ret_verdict);
-const char *pw_dir_name(unsigned int dir);   /* ingress, egress */
+const char *pw_dir_name(unsigned int dir); /* ingress, egress */
 const char *pw_hook_name(unsigned int hook); /* from-pod, to-pod, uplink */
 /* tcp, udp, sctp, icmp, icmpv6 (lower case, as in flow records); else
  * writes the number into buf.  model.h's pw_proto_name() is the upper-case

@@ -24,9 +24,9 @@ struct client {
 	size_t in_len;
 	char *out;
 	size_t out_off, out_len, out_cap;
-	uint32_t mask;	/* epoll events registered */
+	uint32_t mask; /* epoll events registered */
 	bool rd_closed; /* peer shut down its side: close once drained */
-	bool closing;	/* close once drained, read nothing more */
+	bool closing; /* close once drained, read nothing more */
 	bool follow;
 	struct pw_flow_filter filt;
 	uint64_t dropped; /* records not sent since the last notice */

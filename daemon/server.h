@@ -36,12 +36,12 @@ struct pw_srv_cmd {
 };
 
 struct pw_server_opts {
-	const char *path;	       /* NULL: no listening socket (tests add fds) */
-	mode_t mode;		       /* socket file mode, 0: 0600 */
-	size_t max_request;	       /* 0: PW_SRV_MAX_REQUEST */
-	size_t out_cap;		       /* 0: PW_SRV_OUT_CAP */
-	size_t stream_cap;	       /* 0: PW_SRV_STREAM_CAP */
-	unsigned int max_clients;      /* 0: PW_SRV_MAX_CLIENTS */
+	const char *path; /* NULL: no listening socket (tests add fds) */
+	mode_t mode; /* socket file mode, 0: 0600 */
+	size_t max_request; /* 0: PW_SRV_MAX_REQUEST */
+	size_t out_cap; /* 0: PW_SRV_OUT_CAP */
+	size_t stream_cap; /* 0: PW_SRV_STREAM_CAP */
+	unsigned int max_clients; /* 0: PW_SRV_MAX_CLIENTS */
 	const struct pw_srv_cmd *cmds; /* terminated by name == NULL */
 	void *ctx;
 };
@@ -51,7 +51,7 @@ struct pw_server_stats {
 	uint64_t requests;
 	uint64_t errors; /* error replies */
 	uint64_t slow_dropped_clients;
-	uint64_t dropped_records;  /* stream records not sent to slow clients */
+	uint64_t dropped_records; /* stream records not sent to slow clients */
 	uint64_t rejected_clients; /* over max_clients */
 };
 

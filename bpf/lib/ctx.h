@@ -14,12 +14,12 @@
 #endif
 
 struct pw_ctx {
-	void *raw;     /* the program's context (struct __sk_buff / xdp_md) */
+	void *raw; /* the program's context (struct __sk_buff / xdp_md) */
 	void *data;
 	void *data_end;
-	__u32 len;     /* wire length of the packet */
+	__u32 len; /* wire length of the packet */
 	__u32 ifindex; /* device the hook runs on */
-	__u8 hook;     /* PW_HOOK_* */
+	__u8 hook; /* PW_HOOK_* */
 };
 
 /* Outcome of the shared code; the entry point maps it to TC_ACT_ or XDP_. */

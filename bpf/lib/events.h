@@ -18,7 +18,7 @@
 struct pw_evctx {
 	__u32 len;
 	__u32 ifindex;
-	__u32 rate;  /* pw_state.events_per_sec */
+	__u32 rate; /* pw_state.events_per_sec */
 	__u32 burst; /* pw_state.events_burst */
 	__u32 gen;
 	__u32 flags; /* pw_state.flags */

@@ -33,7 +33,7 @@ struct pw_res {
 	__u32 rule_id2;
 	__u8 verdict; /* enum pw_verdict */
 	__u8 reason;
-	__u8 dir;      /* PW_DIR_* counted and reported */
+	__u8 dir; /* PW_DIR_* counted and reported */
 	__u8 new_flow; /* a flow was created (event with PW_STATE_LOG_ALLOW) */
 };
 
@@ -161,14 +161,13 @@ __noinline int pw_decide_g(const struct pw_dreq *q, struct pw_dres *r)
 {
 	if (!q || !r)
 		return 0;
-	pw_decide_local(q->slot, q->state_flags, &q->ep, q->dir, &q->peer, q->proto, q->port,
-			&r->s, &r->peer, &r->peer_state);
+	pw_decide_local(q->slot, q->state_flags, &q->ep, q->dir, &q->peer, q->proto, q->port, &r->s,
+			&r->peer, &r->peer_state);
 	return 0;
 }
 
-static __always_inline void pw_decide_r(__u32 slot, __u32 state_flags,
-					const struct pw_endpoint *ep, __u8 dir,
-					const union pw_addr *peer, __u8 proto, __u16 port,
+static __always_inline void pw_decide_r(__u32 slot, __u32 state_flags, const struct pw_endpoint *ep,
+					__u8 dir, const union pw_addr *peer, __u8 proto, __u16 port,
 					struct pw_dres *r)
 {
 	struct pw_dreq q;
@@ -273,8 +272,8 @@ static __always_inline int pw_ct_hit(struct pw_env *e, const struct pw_pkt *p,
 		if ((v->flags & PW_CT_F_EGRESS_TOO) && s.verdict != PW_VERDICT_DROP) {
 			oep = pw_ep_lookup(e->slot, peer);
 			if (oep && (oep->flags & PW_EP_LOCAL))
-				pw_decide(e->slot, e->flags, oep, PW_DIR_EGRESS, self,
-						p->proto, port, &s2);
+				pw_decide(e->slot, e->flags, oep, PW_DIR_EGRESS, self, p->proto,
+					  port, &s2);
 		}
 		if (s.verdict == PW_VERDICT_DROP || s2.verdict == PW_VERDICT_DROP) {
 			pw_ct_delete_both(k, v);

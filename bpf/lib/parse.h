@@ -49,8 +49,8 @@ struct pw_pkt {
 	__u16 idport;
 	__u8 proto;
 	__u8 iproto;
-	__u8 family;   /* 4 or 6 */
-	__u8 frag;     /* PW_FRAG_* */
+	__u8 family; /* 4 or 6 */
+	__u8 frag; /* PW_FRAG_* */
 	__u8 icmp_err; /* an ICMP error whose inner tuple was parsed */
 	__u8 tcp_flags;
 	__u16 pad;

@@ -65,8 +65,8 @@ static __always_inline __u32 pw_identity(__u32 slot, const union pw_addr *a, __u
 
 /* What pw_decide_local() learnt about the peer address on the way. */
 #define PW_PEER_UNKNOWN 0 /* not looked up (the direction is not isolated) */
-#define PW_PEER_NOT_EP 1  /* not in pw_ep_v1 */
-#define PW_PEER_EP 2      /* in pw_ep_v1: *ret_peer holds its value */
+#define PW_PEER_NOT_EP 1 /* not in pw_ep_v1 */
+#define PW_PEER_EP 2 /* in pw_ep_v1: *ret_peer holds its value */
 
 /* Decide one direction of a flow for the local endpoint ep against peer
  * address `peer`.  A denied egress to a PW_PEER_DEFER prefix becomes an

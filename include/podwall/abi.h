@@ -135,9 +135,8 @@ struct pw_state {
 #define PW_SET_NO_PORT0_UDP (1u << 4)
 #define PW_SET_NO_PORT0_SCTP (1u << 5)
 #define PW_SET_NO_PORT0_OTHER (1u << 6)
-#define PW_SET_NO_PORT0_ALL                                                                  \
-	(PW_SET_NO_PORT0_TCP | PW_SET_NO_PORT0_UDP | PW_SET_NO_PORT0_SCTP |                  \
-	 PW_SET_NO_PORT0_OTHER)
+#define PW_SET_NO_PORT0_ALL \
+	(PW_SET_NO_PORT0_TCP | PW_SET_NO_PORT0_UDP | PW_SET_NO_PORT0_SCTP | PW_SET_NO_PORT0_OTHER)
 
 struct pw_ep_key {
 	__u32 slot;

@@ -74,7 +74,8 @@ static PW_INLINE __u32 pw_prefix_identity(void *lctx, __u32 slot, const union pw
 
 /*
  * Step 3 for one peer identity (already in k->peer_id): exact port, any
- * port (unless the set has none for this protocol), then ranges.  Returns the allowing rule id or PW_RULE_NONE.
+ * port (unless the set has none for this protocol), then ranges.  Returns the allowing rule id or
+ * PW_RULE_NONE.
  */
 static PW_INLINE __u32 pw_match_ports(void *lctx, struct pw_pol_key *k, __u16 port, __u32 hints)
 {

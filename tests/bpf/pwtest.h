@@ -359,20 +359,20 @@ static __attribute__((unused)) int pwt_events(struct pwt *t)
 
 struct pk {
 	const char *src, *dst;
-	uint8_t proto;	       /* IPPROTO_* */
+	uint8_t proto; /* IPPROTO_* */
 	uint16_t sport, dport; /* ICMP: sport is the echo id */
-	uint8_t tcp_flags;     /* default SYN */
+	uint8_t tcp_flags; /* default SYN */
 	uint8_t icmp_type, icmp_code;
-	int vlan;   /* 802.1Q tags: 0..2 */
+	int vlan; /* 802.1Q tags: 0..2 */
 	int ipopts; /* 32-bit words of IPv4 options */
-	int frag;   /* 0 none, 1 first, 2 later */
+	int frag; /* 0 none, 1 first, 2 later */
 	uint32_t frag_id;
-	int exthdrs;		/* IPv6 destination-options headers before L4 */
-	int hbh;		/* IPv6 hop-by-hop header first */
+	int exthdrs; /* IPv6 destination-options headers before L4 */
+	int hbh; /* IPv6 hop-by-hop header first */
 	const struct pk *inner; /* ICMP error: quoted datagram */
-	int truncate;		/* bytes cut off the end */
-	int bad_ihl;		/* IPv4 ihl < 5 */
-	int tcp_doff;		/* override TCP data offset */
+	int truncate; /* bytes cut off the end */
+	int bad_ihl; /* IPv4 ihl < 5 */
+	int tcp_doff; /* override TCP data offset */
 };
 
 static __attribute__((unused)) void put16(uint8_t *p, uint16_t v)

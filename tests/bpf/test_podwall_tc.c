@@ -613,8 +613,9 @@ static void test_no_port0_hint(void **state)
 {
 	GET(t);
 	struct pk p = { .src = A, .dst = B, .proto = UDP, .sport = 1, .dport = 5000 };
-	struct pwt_ep b = { B, 200, IF_B, PW_EP_LOCAL, 2, 10, 0,
-			    PW_SET_PEER | PW_SET_RANGES | PW_SET_NO_PORT0_TCP, 0 };
+	struct pwt_ep b = { B, 200, IF_B, PW_EP_LOCAL,
+			    2, 10,  0,	  PW_SET_PEER | PW_SET_RANGES | PW_SET_NO_PORT0_TCP,
+			    0 };
 
 	pwt_add_ep(t, 0, &b);
 	assert_int_equal(pwt_run(TO(t), &p, IF_B), OK); /* UDP port 0 entry, rule 2 */

@@ -31,7 +31,8 @@ static const char *reply_for(const char *cmd)
 {
 	if (!strcmp(cmd, "status"))
 		return "{\"mode\":\"enforce\",\"hook\":\"tc\",\"generation\":7,\"endpoints\":3,"
-		       "\"interfaces\":[{\"name\":\"veth1\",\"pod\":\"shop/api\",\"attached\":true}]}";
+		       "\"interfaces\":[{\"name\":\"veth1\",\"pod\":\"shop/"
+		       "api\",\"attached\":true}]}";
 	if (!strcmp(cmd, "endpoints"))
 		return "{\"endpoints\":[{\"ns\":\"shop\",\"name\":\"api\",\"ips\":[\"10.0.0.7\"],"
 		       "\"veth\":\"veth1\",\"ingress\":true,\"egress\":false,\"policy_set\":4}],"

@@ -15,25 +15,40 @@
 
 /* captured from podwalld (trimmed to two endpoints) */
 static const char counters_reply[] =
-	"{\"endpoints\":[{\"endpoint\":\"none\",\"ep_id\":0,\"counters\":[{\"direction\":\"ingress\",\"verdict\":"
-	"\"allow\",\"reason\":\"non-ip\",\"packets\":4,\"bytes\":168},{\"direction\":\"ingress\",\"verdict\":\"all"
-	"ow\",\"reason\":\"neighbour-discovery\",\"packets\":4,\"bytes\":344},{\"direction\":\"egress\",\"verdi"
-	"ct\":\"allow\",\"reason\":\"non-ip\",\"packets\":4,\"bytes\":168},{\"direction\":\"egress\",\"verdict\":\""
-	"allow\",\"reason\":\"neighbour-discovery\",\"packets\":4,\"bytes\":344}]},{\"endpoint\":\"shop/api\","
-	"\"ep_id\":2,\"counters\":[{\"direction\":\"ingress\",\"verdict\":\"allow\",\"reason\":\"policy\",\"packet"
-	"s\":2,\"bytes\":168},{\"direction\":\"ingress\",\"verdict\":\"allow\",\"reason\":\"established\",\"packe"
-	"ts\":6,\"bytes\":456},{\"direction\":\"ingress\",\"verdict\":\"allow\",\"reason\":\"reply\",\"packets\":1"
-	"8,\"bytes\":1420},{\"direction\":\"ingress\",\"verdict\":\"drop\",\"reason\":\"policy-denied\",\"packet"
-	"s\":20,\"bytes\":1680},{\"direction\":\"egress\",\"verdict\":\"allow\",\"reason\":\"not-isolated\",\"pac"
-	"kets\":10,\"bytes\":788},{\"direction\":\"egress\",\"verdict\":\"allow\",\"reason\":\"established\",\"pa"
-	"ckets\":12,\"bytes\":912},{\"direction\":\"egress\",\"verdict\":\"allow\",\"reason\":\"reply\",\"packets"
-	"\":8,\"bytes\":642}]}],\"rules\":[{\"namespace\":\"shop\",\"policy\":\"allow-api-to-db\",\"direction\":"
-	"\"ingress\",\"index\":0,\"packets\":16,\"bytes\":1264},{\"namespace\":\"shop\",\"policy\":\"allow-front"
+	"{\"endpoints\":[{\"endpoint\":\"none\",\"ep_id\":0,\"counters\":[{\"direction\":"
+	"\"ingress\",\"verdict\":"
+	"\"allow\",\"reason\":\"non-ip\",\"packets\":4,\"bytes\":168},{\"direction\":\"ingress\","
+	"\"verdict\":\"all"
+	"ow\",\"reason\":\"neighbour-discovery\",\"packets\":4,\"bytes\":344},{\"direction\":"
+	"\"egress\",\"verdi"
+	"ct\":\"allow\",\"reason\":\"non-ip\",\"packets\":4,\"bytes\":168},{\"direction\":"
+	"\"egress\",\"verdict\":\""
+	"allow\",\"reason\":\"neighbour-discovery\",\"packets\":4,\"bytes\":344}]},{\"endpoint\":"
+	"\"shop/api\","
+	"\"ep_id\":2,\"counters\":[{\"direction\":\"ingress\",\"verdict\":\"allow\",\"reason\":"
+	"\"policy\",\"packet"
+	"s\":2,\"bytes\":168},{\"direction\":\"ingress\",\"verdict\":\"allow\",\"reason\":"
+	"\"established\",\"packe"
+	"ts\":6,\"bytes\":456},{\"direction\":\"ingress\",\"verdict\":\"allow\",\"reason\":"
+	"\"reply\",\"packets\":1"
+	"8,\"bytes\":1420},{\"direction\":\"ingress\",\"verdict\":\"drop\",\"reason\":\"policy-"
+	"denied\",\"packet"
+	"s\":20,\"bytes\":1680},{\"direction\":\"egress\",\"verdict\":\"allow\",\"reason\":\"not-"
+	"isolated\",\"pac"
+	"kets\":10,\"bytes\":788},{\"direction\":\"egress\",\"verdict\":\"allow\",\"reason\":"
+	"\"established\",\"pa"
+	"ckets\":12,\"bytes\":912},{\"direction\":\"egress\",\"verdict\":\"allow\",\"reason\":"
+	"\"reply\",\"packets"
+	"\":8,\"bytes\":642}]}],\"rules\":[{\"namespace\":\"shop\",\"policy\":\"allow-api-to-db\","
+	"\"direction\":"
+	"\"ingress\",\"index\":0,\"packets\":16,\"bytes\":1264},{\"namespace\":\"shop\",\"policy\":"
+	"\"allow-front"
 	"end-to-api\",\"direction\":\"ingress\",\"index\":0,\"packets\":16,\"bytes\":1266}]}";
-static const char endpoints_reply[] =
-	"{\"endpoints\":[{\"namespace\":\"shop\",\"name\":\"api\",\"ips\":[\"10.244.1.11\",\"fd00:10:244:1::b\"],"
-	"\"local\":true,\"ifindex\":3,\"ep_id\":2,\"isolated\":{\"ingress\":true,\"egress\":false},\"policy_se"
-	"t\":{\"ingress\":1,\"egress\":0},\"veth\":\"pw46697608\"}]}";
+static const char endpoints_reply[] = "{\"endpoints\":[{\"namespace\":\"shop\",\"name\":\"api\","
+				      "\"ips\":[\"10.244.1.11\",\"fd00:10:244:1::b\"],"
+				      "\"local\":true,\"ifindex\":3,\"ep_id\":2,\"isolated\":{"
+				      "\"ingress\":true,\"egress\":false},\"policy_se"
+				      "t\":{\"ingress\":1,\"egress\":0},\"veth\":\"pw46697608\"}]}";
 
 static char sock_path[108];
 static pid_t fake_pid;

@@ -18,8 +18,9 @@ static int parse(struct pw_flow_args *a, int argc, char **argv)
 
 static void test_parse_all_options(void **state)
 {
-	char *argv[] = { "--follow", "--verdict", "drop", "--pod", "shop/api", "--ip", "10.0.0.7",
-			 "--port", "8080", "--since", "5m", "--file", "/tmp/x" };
+	char *argv[] = { "--follow", "--verdict", "drop",   "--pod", "shop/api",
+			 "--ip",     "10.0.0.7",  "--port", "8080",  "--since",
+			 "5m",	     "--file",	  "/tmp/x" };
 	struct pw_flow_args a;
 
 	(void)state;
@@ -52,10 +53,10 @@ static void test_parse_prefixes(void **state)
 static void test_parse_errors_are_usage(void **state)
 {
 	char *bad[][2] = {
-		{ "--verdict", "maybe" }, { "--pod", "nopod" },	 { "--pod", "a/b/c" },
-		{ "--ip", "10.0.0.300" }, { "--port", "0" },	 { "--port", "65536" },
-		{ "--port", "80x" },	  { "--since", "5w" },	 { "--since", "yesterday" },
-		{ "--bogus", "1" },	  { "extra", "args" },	 { "--p", "1" }, /* ambiguous */
+		{ "--verdict", "maybe" }, { "--pod", "nopod" }, { "--pod", "a/b/c" },
+		{ "--ip", "10.0.0.300" }, { "--port", "0" },	{ "--port", "65536" },
+		{ "--port", "80x" },	  { "--since", "5w" },	{ "--since", "yesterday" },
+		{ "--bogus", "1" },	  { "extra", "args" },	{ "--p", "1" }, /* ambiguous */
 	};
 
 	(void)state;
@@ -92,12 +93,13 @@ static void test_usage_error_is_json_in_json_mode(void **state)
 
 static void test_record_flat(void **state)
 {
-	json_t *r = json_loads("{\"ts\":\"2024-05-01T10:00:01.5Z\",\"src\":\"10.0.0.5\","
-			       "\"src_pod\":\"shop/frontend\",\"sport\":43210,\"dst\":\"10.0.0.7\","
-			       "\"dst_pod\":\"shop/api\",\"dport\":8080,\"proto\":\"tcp\","
-			       "\"dir\":\"egress\",\"verdict\":\"drop\",\"reason\":\"policy-denied\","
-			       "\"policy\":\"shop/deny\",\"rule\":2}",
-			       0, NULL);
+	json_t *r =
+		json_loads("{\"ts\":\"2024-05-01T10:00:01.5Z\",\"src\":\"10.0.0.5\","
+			   "\"src_pod\":\"shop/frontend\",\"sport\":43210,\"dst\":\"10.0.0.7\","
+			   "\"dst_pod\":\"shop/api\",\"dport\":8080,\"proto\":\"tcp\","
+			   "\"dir\":\"egress\",\"verdict\":\"drop\",\"reason\":\"policy-denied\","
+			   "\"policy\":\"shop/deny\",\"rule\":2}",
+			   0, NULL);
 	struct pw_flow fl;
 
 	(void)state;
@@ -118,11 +120,12 @@ static void test_record_flat(void **state)
 
 static void test_record_nested_and_numeric(void **state)
 {
-	json_t *r = json_loads("{\"time\":1714557601000000000,\"src\":{\"ip\":\"fd00::5\","
-			       "\"port\":1000,\"ns\":\"a\",\"pod\":\"x\"},\"dst\":{\"addr\":\"fd00::7\","
-			       "\"port\":53,\"pod\":\"b/y\"},\"verdict\":1,\"reason\":33,"
-			       "\"direction\":\"ingress\",\"policy\":{\"ns\":\"b\",\"name\":\"p\"}}",
-			       0, NULL);
+	json_t *r = json_loads(
+		"{\"time\":1714557601000000000,\"src\":{\"ip\":\"fd00::5\","
+		"\"port\":1000,\"ns\":\"a\",\"pod\":\"x\"},\"dst\":{\"addr\":\"fd00::7\","
+		"\"port\":53,\"pod\":\"b/y\"},\"verdict\":1,\"reason\":33,"
+		"\"direction\":\"ingress\",\"policy\":{\"ns\":\"b\",\"name\":\"p\"}}",
+		0, NULL);
 	struct pw_flow fl;
 
 	(void)state;
@@ -158,8 +161,8 @@ static struct pw_flow mk(const char *verdict, const char *src, const char *spod,
 
 static void test_filters(void **state)
 {
-	struct pw_flow a = mk("drop", "10.0.0.5", "shop/fe", 40000, "10.0.0.7", "shop/api", 8080,
-			      NOW - 10);
+	struct pw_flow a =
+		mk("drop", "10.0.0.5", "shop/fe", 40000, "10.0.0.7", "shop/api", 8080, NOW - 10);
 	struct pw_flow b = mk("allow", "fd00::1", "", 53, "fd00::2", "kube/dns", 5353, NOW - 4000);
 	struct pw_flow_filter f = { 0 };
 
@@ -207,8 +210,9 @@ static void test_endpoint_text(void **state)
 
 static void test_request_shape(void **state)
 {
-	char *argv[] = { "--verdict", "drop", "--ip", "10.0.0.7", "--port", "80", "--since",
-			 "2024-05-01T09:00:00Z", "-f" };
+	char *argv[] = { "--verdict", "drop", "--ip",	 "10.0.0.7",
+			 "--port",    "80",   "--since", "2024-05-01T09:00:00Z",
+			 "-f" };
 	struct pw_flow_args a;
 	json_t *r;
 

@@ -19,11 +19,18 @@ static struct pw_img_pod pods[2] = {
 	{ .ns = "shop", .name = "job", .skip_reason = "phase Succeeded" },
 };
 static struct pw_img_policy pols[1] = {
-	{ .ns = "shop", .name = "api-allow", .file = "shop.yaml", .line = 3,
-	  .isolates = { 1, 0 }, .n_rules = { 1, 0 }, .n_entries = 4, .n_selected = 1 },
+	{ .ns = "shop",
+	  .name = "api-allow",
+	  .file = "shop.yaml",
+	  .line = 3,
+	  .isolates = { 1, 0 },
+	  .n_rules = { 1, 0 },
+	  .n_entries = 4,
+	  .n_selected = 1 },
 };
-static struct pw_img_rule rules[1] = { { .policy = 0, .dir = PW_DIR_INGRESS, .index = 0,
-					 .text = "from pod=frontend, TCP 8080" } };
+static struct pw_img_rule rules[1] = {
+	{ .policy = 0, .dir = PW_DIR_INGRESS, .index = 0, .text = "from pod=frontend, TCP 8080" }
+};
 static struct pw_image the_img;
 static bool fail_build;
 
@@ -55,7 +62,8 @@ static struct pw_daemon d;
 
 static int setup(void **state)
 {
-	static const struct pw_reload_ops ops = { .build = build, .apply = apply,
+	static const struct pw_reload_ops ops = { .build = build,
+						  .apply = apply,
 						  .free_image = no_free };
 	char err[128];
 	char *argv[] = { "podwalld", "--policy-dir", "/p", "--uplink", "eth0", NULL };
@@ -65,8 +73,13 @@ static int setup(void **state)
 	eps[0].val.flags = PW_EP_LOCAL;
 	eps[0].val.ifindex = 9;
 	eps[0].val.ep_id = 1;
-	the_img = (struct pw_image){ .eps = eps, .n_eps = 1, .pods = pods, .n_pods = 2,
-				     .policies = pols, .n_policies = 1, .rules = rules,
+	the_img = (struct pw_image){ .eps = eps,
+				     .n_eps = 1,
+				     .pods = pods,
+				     .n_pods = 2,
+				     .policies = pols,
+				     .n_policies = 1,
+				     .rules = rules,
 				     .n_rules = 1 };
 	assert_int_equal(pw_config_parse(&cfg, 5, argv, NULL, err, sizeof(err)), 0);
 	memset(&d, 0, sizeof(d));
@@ -131,9 +144,8 @@ static void test_reload_status_and_error(void **state)
 	assert_false(json_is_true(json_object_get(rel, "last_ok")));
 	assert_non_null(strstr(json_string_value(json_object_get(rel, "last_error")), "bad port"));
 	/* the policy in force stays */
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "policy"),
-							    "policies")),
-			 1);
+	assert_int_equal(
+		json_integer_value(json_object_get(json_object_get(r, "policy"), "policies")), 1);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(r, "uplinks"), 0)),
 			    "eth0");
 	json_decref(r);
@@ -192,8 +204,8 @@ static void test_counters_trace_metrics_without_maps(void **state)
 	assert_non_null(strstr(json_string_value(json_object_get(r, "error")), "required"));
 	json_decref(r);
 	r = call("metrics", "{}");
-	assert_non_null(strstr(json_string_value(json_object_get(r, "metrics")),
-			       "podwall_reloads_total "));
+	assert_non_null(
+		strstr(json_string_value(json_object_get(r, "metrics")), "podwall_reloads_total "));
 	json_decref(r);
 }
 

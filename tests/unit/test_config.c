@@ -30,7 +30,8 @@ static void test_defaults(void **state)
 	struct pw_config c;
 
 	(void)state;
-	assert_int_equal(parse(&c, ARGC("--policy-dir", "/p"), ARGV("--policy-dir", "/p"), NULL), 0);
+	assert_int_equal(parse(&c, ARGC("--policy-dir", "/p"), ARGV("--policy-dir", "/p"), NULL),
+			 0);
 	assert_int_equal(c.action, PW_ACT_RUN);
 	assert_string_equal(c.policy_dir, "/p");
 	assert_string_equal(c.bpffs, "/sys/fs/bpf/podwall");
@@ -154,9 +155,9 @@ static void test_prefix(void **state)
 	struct pw_config c;
 
 	(void)state;
-	assert_int_equal(parse(&c, ARGC("--policy", "/p", "--one"), ARGV("--policy", "/p", "--one"),
-			       NULL),
-			 0);
+	assert_int_equal(
+		parse(&c, ARGC("--policy", "/p", "--one"), ARGV("--policy", "/p", "--one"), NULL),
+		0);
 	assert_string_equal(c.policy_dir, "/p");
 	assert_true(c.oneshot);
 	pw_config_free(&c);
@@ -193,8 +194,8 @@ static void test_usage_errors(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *argv[] = { "podwalld", "--policy-dir", "/p", (char *)cases[i].a,
-				 (char *)cases[i].b, NULL };
+		char *argv[] = { "podwalld",	     "--policy-dir",	 "/p",
+				 (char *)cases[i].a, (char *)cases[i].b, NULL };
 
 		assert_int_equal(parse(&c, 5, argv, NULL), -EINVAL);
 		if (!strstr(err, cases[i].needle))
@@ -254,29 +255,29 @@ static void test_find_daemon(void **state)
 	write_file(p1, "1234\n/sys/fs/bpf/one\n");
 	write_file(p2, "2345\n/sys/fs/bpf/two\n");
 	/* Found by scanning (uninstall without the daemon's --socket). */
-	assert_int_equal(parse(&c, ARGC("--uninstall", "--socket", sock, "--bpffs", "/sys/fs/bpf/two"),
-			       ARGV("--uninstall", "--socket", sock, "--bpffs", "/sys/fs/bpf/two"),
-			       NULL),
-			 0);
+	assert_int_equal(
+		parse(&c, ARGC("--uninstall", "--socket", sock, "--bpffs", "/sys/fs/bpf/two"),
+		      ARGV("--uninstall", "--socket", sock, "--bpffs", "/sys/fs/bpf/two"), NULL),
+		0);
 	assert_int_equal(pw_config_find_daemon(&c, buf, sizeof(buf), &pid), 0);
 	assert_string_equal(buf, p2);
 	assert_int_equal(pid, 2345);
 	pw_config_free(&c);
 	/* Our own socket's pid file first. */
 	write_file(p3, "3456\n/sys/fs/bpf/one\n");
-	assert_int_equal(parse(&c, ARGC("--uninstall", "--socket", sock, "--bpffs", "/sys/fs/bpf/one"),
-			       ARGV("--uninstall", "--socket", sock, "--bpffs", "/sys/fs/bpf/one"),
-			       NULL),
-			 0);
+	assert_int_equal(
+		parse(&c, ARGC("--uninstall", "--socket", sock, "--bpffs", "/sys/fs/bpf/one"),
+		      ARGV("--uninstall", "--socket", sock, "--bpffs", "/sys/fs/bpf/one"), NULL),
+		0);
 	assert_int_equal(pw_config_find_daemon(&c, buf, sizeof(buf), &pid), 0);
 	assert_string_equal(buf, p3);
 	assert_int_equal(pid, 3456);
 	pw_config_free(&c);
 	/* No daemon for this bpffs. */
-	assert_int_equal(parse(&c, ARGC("--uninstall", "--socket", sock, "--bpffs", "/sys/fs/bpf/x"),
-			       ARGV("--uninstall", "--socket", sock, "--bpffs", "/sys/fs/bpf/x"),
-			       NULL),
-			 0);
+	assert_int_equal(
+		parse(&c, ARGC("--uninstall", "--socket", sock, "--bpffs", "/sys/fs/bpf/x"),
+		      ARGV("--uninstall", "--socket", sock, "--bpffs", "/sys/fs/bpf/x"), NULL),
+		0);
 	assert_int_equal(pw_config_find_daemon(&c, buf, sizeof(buf), &pid), -ENOENT);
 	pw_config_free(&c);
 	unlink(p1);
@@ -290,12 +291,24 @@ static void test_usage_lists_every_option(void **state)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
-	static const char *const names[] = { "--policy-dir", "--mode", "--hook", "--uplink",
-					     "--service-cidr", "--bpffs", "--socket",
-					     "--flow-log ", "--flow-log-max-bytes",
-					     "--metrics-file", "--metrics-interval", "--node-name",
-					     "--log-level", "--oneshot", "--log-allowed",
-					     "--uninstall", "--help", "--version" };
+	static const char *const names[] = { "--policy-dir",
+					     "--mode",
+					     "--hook",
+					     "--uplink",
+					     "--service-cidr",
+					     "--bpffs",
+					     "--socket",
+					     "--flow-log ",
+					     "--flow-log-max-bytes",
+					     "--metrics-file",
+					     "--metrics-interval",
+					     "--node-name",
+					     "--log-level",
+					     "--oneshot",
+					     "--log-allowed",
+					     "--uninstall",
+					     "--help",
+					     "--version" };
 
 	(void)state;
 	assert_non_null(f);

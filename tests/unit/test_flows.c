@@ -81,8 +81,9 @@ static struct pw_event mkev(const char *src, const char *dst, uint16_t sport, ui
 	ev.verdict = verdict;
 	ev.reason = reason;
 	ev.rule_id = rule;
-	ev.type = verdict == PW_VERDICT_DROP ? PW_EV_DROP :
-		  verdict == PW_VERDICT_AUDIT ? PW_EV_AUDIT : PW_EV_NEW_FLOW;
+	ev.type = verdict == PW_VERDICT_DROP	? PW_EV_DROP
+		  : verdict == PW_VERDICT_AUDIT ? PW_EV_AUDIT
+						: PW_EV_NEW_FLOW;
 	ev.dir = PW_DIR_INGRESS;
 	ev.hook = PW_HOOK_TO_POD;
 	ev.len = 60;
@@ -154,8 +155,8 @@ static void test_record_names_pods_policy_rule(void **state)
 static void test_drop_without_rule_names_isolating_policies(void **state)
 {
 	struct pw_flows *fl = mkflows(NULL, 0, 0);
-	struct pw_event ev = mkev("192.168.9.9", "10.0.0.2", 1, 22, PW_PROTO_TCP,
-				  PW_VERDICT_DROP, PW_DROP_POLICY, 0);
+	struct pw_event ev = mkev("192.168.9.9", "10.0.0.2", 1, 22, PW_PROTO_TCP, PW_VERDICT_DROP,
+				  PW_DROP_POLICY, 0);
 	struct collect c = { .n = 0 };
 	json_t *o, *iso;
 
@@ -179,8 +180,8 @@ static void test_drop_without_rule_names_isolating_policies(void **state)
 static void test_icmp_and_v6_and_unknown_reason(void **state)
 {
 	struct pw_flows *fl = mkflows(NULL, 0, 0);
-	struct pw_event ev = mkev("fd00::2", "fd00::99", 7, 7, PW_PROTO_ICMPV6, PW_VERDICT_AUDIT,
-				  47, 0);
+	struct pw_event ev =
+		mkev("fd00::2", "fd00::99", 7, 7, PW_PROTO_ICMPV6, PW_VERDICT_AUDIT, 47, 0);
 	struct collect c = { .n = 0 };
 	json_t *o;
 

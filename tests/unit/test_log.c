@@ -36,11 +36,12 @@ static void test_line_format(void **state)
 	(void)state;
 	unsetenv("JOURNAL_STREAM");
 	t = capture(PW_LOG_INFO, PW_LOG_WARN, "two\nlines");
-	assert_int_equal(regcomp(&re,
-				 "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z "
-				 "warn: two lines\n$",
-				 REG_EXTENDED | REG_NOSUB),
-			 0);
+	assert_int_equal(
+		regcomp(&re,
+			"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z "
+			"warn: two lines\n$",
+			REG_EXTENDED | REG_NOSUB),
+		0);
 	if (regexec(&re, t, 0, NULL, 0))
 		fail_msg("bad log line: '%s'", t);
 	regfree(&re);

@@ -21,8 +21,14 @@ static struct pw_img_pod pods[1] = { { .ns = "shop", .name = "api\"x" } };
 static struct pw_img_policy pols[1] = { { .ns = "shop", .name = "allow-fe" } };
 static struct pw_img_rule rules[2] = { { .policy = 0, .dir = PW_DIR_INGRESS, .index = 1 },
 				       { .policy = 0, .dir = PW_DIR_EGRESS, .index = 0 } };
-static struct pw_image img = { .eps = eps, .n_eps = 2, .pods = pods, .n_pods = 1,
-			       .policies = pols, .n_policies = 1, .rules = rules, .n_rules = 2 };
+static struct pw_image img = { .eps = eps,
+			       .n_eps = 2,
+			       .pods = pods,
+			       .n_pods = 1,
+			       .policies = pols,
+			       .n_policies = 1,
+			       .rules = rules,
+			       .n_rules = 2 };
 
 static char *format_sample(void)
 {
@@ -32,9 +38,16 @@ static char *format_sample(void)
 	static const struct pw_map_fill maps[] = { { "pw_ep_v1", 12, 65536 },
 						   { "pw_pol_v1", 40, 262144 } };
 	struct pw_ep_counters ec = { .ep_ids = ids, .n_eps = 2, .cnt = cnt };
-	struct pw_metrics_in in = { .img = &img, .eps = &ec, .rules = rc, .n_rules = 2,
-				    .reloads = 4, .reload_errors = 1, .reload_duration_s = 0.0125,
-				    .maps = maps, .n_maps = 2, .events_suppressed = 9 };
+	struct pw_metrics_in in = { .img = &img,
+				    .eps = &ec,
+				    .rules = rc,
+				    .n_rules = 2,
+				    .reloads = 4,
+				    .reload_errors = 1,
+				    .reload_duration_s = 0.0125,
+				    .maps = maps,
+				    .n_maps = 2,
+				    .events_suppressed = 9 };
 	char *text;
 
 	eps[0].val.ep_id = 3;
@@ -91,7 +104,8 @@ static void test_format_grammar(void **state)
 
 	(void)state;
 	assert_int_equal(regcomp(&re,
-				 "^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\\{([a-z_]+=\"([^\"\\\\]|\\\\.)*\",?)+\\})? "
+				 "^(# (HELP|TYPE) [a-z_]+ "
+				 ".+|[a-z_]+(\\{([a-z_]+=\"([^\"\\\\]|\\\\.)*\",?)+\\})? "
 				 "[0-9.e+-]+)$",
 				 REG_EXTENDED | REG_NOSUB),
 			 0);

@@ -27,8 +27,8 @@ static char dir[256];
 static char mnt[256]; /* set when we mounted bpffs ourselves */
 static const char *skip_why;
 
-static int pin_map(const char *name, enum bpf_map_type type, uint32_t ks, uint32_t vs,
-		   uint32_t max, uint32_t flags)
+static int pin_map(const char *name, enum bpf_map_type type, uint32_t ks, uint32_t vs, uint32_t max,
+		   uint32_t flags)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = flags);
 	char path[PATH_MAX];
@@ -57,7 +57,8 @@ static int setup(void **state)
 	struct statfs sfs;
 	int ncpu = libbpf_num_possible_cpus();
 	int fd_state, fd_ep, fd_pol, fd_cnt, fd_rcnt;
-	struct pw_state st = { .epoch = 3, .abi_version = PW_ABI_VERSION,
+	struct pw_state st = { .epoch = 3,
+			       .abi_version = PW_ABI_VERSION,
 			       .flags = PW_STATE_ENFORCING };
 	uint32_t k0 = 0;
 
@@ -89,8 +90,8 @@ static int setup(void **state)
 			 sizeof(struct pw_pol_val), 64, 0);
 	fd_cnt = pin_map("pw_cnt_v1", BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct pw_counter),
 			 PW_CNT_INDEX(8, 0, 0), 0);
-	fd_rcnt = pin_map("pw_rcnt_v1", BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct pw_counter),
-			  16, 0);
+	fd_rcnt = pin_map("pw_rcnt_v1", BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct pw_counter), 16,
+			  0);
 	if (fd_state < 0 || fd_ep < 0 || fd_pol < 0 || fd_cnt < 0 || fd_rcnt < 0) {
 		skip_why = "cannot create BPF maps";
 		return 0;
@@ -100,8 +101,11 @@ static int setup(void **state)
 		/* slot 1 is current (epoch 3): two local addresses of one pod, a
 		 * remote pod; slot 0 holds a stale entry that must not show */
 		struct pw_ep_key k = { .slot = 1, .addr = v4("10.0.0.5") };
-		struct pw_endpoint e = { .identity = 17, .ifindex = 1, .flags = PW_EP_LOCAL,
-					 .ep_id = 1, .set_id = { 4, 0 } };
+		struct pw_endpoint e = { .identity = 17,
+					 .ifindex = 1,
+					 .flags = PW_EP_LOCAL,
+					 .ep_id = 1,
+					 .set_id = { 4, 0 } };
 
 		assert_int_equal(bpf_map_update_elem(fd_ep, &k, &e, 0), 0);
 		k.addr = v4("fd00::5");
@@ -114,8 +118,9 @@ static int setup(void **state)
 		assert_int_equal(bpf_map_update_elem(fd_ep, &k, &e, 0), 0);
 	}
 	{
-		struct pw_pol_key k = { .slot = 1, .set_id = 4, .peer_id = 17, .proto = 6,
-					.port = 80 };
+		struct pw_pol_key k = {
+			.slot = 1, .set_id = 4, .peer_id = 17, .proto = 6, .port = 80
+		};
 		struct pw_pol_val v = { .rule_id = 1 };
 
 		assert_int_equal(bpf_map_update_elem(fd_pol, &k, &v, 0), 0);
@@ -172,12 +177,12 @@ static int teardown(void **state)
 	return 0;
 }
 
-#define NEED_MAPS()                         \
-	do {                                \
-		if (skip_why) {             \
+#define NEED_MAPS()                                 \
+	do {                                        \
+		if (skip_why) {                     \
 			printf("# %s\n", skip_why); \
-			skip();             \
-		}                           \
+			skip();                     \
+		}                                   \
 	} while (0)
 
 static void test_cnt_decode(void **state)

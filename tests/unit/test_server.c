@@ -56,8 +56,11 @@ static void pump(struct fixture *f)
 
 static void fixture_up(struct fixture *f, size_t stream_cap, size_t out_cap)
 {
-	struct pw_server_opts o = { .cmds = cmds, .ctx = "enforce", .max_request = 1024,
-				    .stream_cap = stream_cap, .out_cap = out_cap };
+	struct pw_server_opts o = { .cmds = cmds,
+				    .ctx = "enforce",
+				    .max_request = 1024,
+				    .stream_cap = stream_cap,
+				    .out_cap = out_cap };
 	struct pw_flows_opts fo = { .history = 64 };
 	int sv[2];
 
