@@ -68,14 +68,14 @@ fi
 
 # ---- sizes and durations ----------------------------------------------------
 if [ "$QUICK" != 0 ]; then
-	WIN=(--windows 3 --window-ms 250 --warmup-ms 200)
+	WIN=(--windows 2 --window-ms 200 --warmup-ms 150)
 	NF_SIZES="10000"
 	IPT_SIZES="1000 10000"
 	PW_SIZES="10 100000"
 	UPD_SIZES="1000 10000"
-	UPD_TRIALS=50
-	NF_TRIALS=5
-	SWAPS=100
+	UPD_TRIALS=30
+	NF_TRIALS=3
+	SWAPS=50
 	IPERF_T=2
 	IPERF_ROUNDS=2
 else
