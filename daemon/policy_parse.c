@@ -1171,12 +1171,60 @@ static int parse_port(struct pctx *c, yaml_node_t *n, struct pw_port *out)
 	return r;
 }
 
+typedef int (*item_parser)(struct pctx *c, yaml_node_t *x, void *out);
+
+static int parse_peer_item(struct pctx *c, yaml_node_t *x, void *out)
+{
+	return parse_peer(c, x, out);
+}
+
+static int parse_port_item(struct pctx *c, yaml_node_t *x, void *out)
+{
+	return parse_port(c, x, out);
+}
+
+/*
+ * The sequence `seq` at field `name`: at most `limit` items of `size` bytes,
+ * each parsed by `fn`.  Items that fail still count (their errors are
+ * reported), so every error of the sequence is listed.
+ */
+static int parse_seq(struct pctx *c, yaml_node_t *seq, const char *name, const char *what,
+		     size_t limit, size_t size, item_parser fn, void **ret_items, size_t *ret_n)
+{
+	size_t o = path_push(c, ".%s", name), n, j;
+	char *items;
+	int r = 0;
+
+	if (!want(c, seq, YAML_SEQUENCE_NODE)) {
+		path_pop(c, o);
+		return -EINVAL;
+	}
+	n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	if (n > limit) {
+		perr(c, seq, "too many %s: %zu (limit %zu)", what, n, limit);
+		path_pop(c, o);
+		return -EINVAL;
+	}
+	items = xcalloc(c, n, size);
+	*ret_items = items;
+	for (j = 0; items && j < n; j++) {
+		yaml_node_t *x = node(c, seq->data.sequence.items.start[j]);
+		size_t o2 = path_push(c, "[%zu]", j);
+
+		if (!x || fn(c, x, items + (*ret_n)++ * size))
+			r = -EINVAL;
+		path_pop(c, o2);
+	}
+	path_pop(c, o);
+	return r;
+}
+
 static int parse_rules(struct pctx *c, struct pw_policy *p, yaml_node_t *spec, int dir)
 {
 	const char *key = dir == PW_DIR_INGRESS ? "ingress" : "egress";
 	const char *peers_key = dir == PW_DIR_INGRESS ? "from" : "to";
 	yaml_node_t *rs = map_get(c, spec, key);
-	size_t i, j, cnt;
+	size_t i, cnt;
 	int r = 0;
 
 	if (!rs)
@@ -1201,7 +1249,7 @@ static int parse_rules(struct pctx *c, struct pw_policy *p, yaml_node_t *spec, i
 	for (i = 0; i < cnt; i++) {
 		yaml_node_t *rn = node(c, rs->data.sequence.items.start[i]), *pe, *po;
 		struct pw_rule *rule = &p->rules[dir][p->n_rules[dir]++];
-		size_t o = path_push(c, "[%zu]", i), n;
+		size_t o = path_push(c, "[%zu]", i);
 
 		if (!rn) {
 			r = -EINVAL;
@@ -1220,58 +1268,14 @@ static int parse_rules(struct pctx *c, struct pw_policy *p, yaml_node_t *spec, i
 		}
 		pe = map_get(c, rn, peers_key);
 		po = map_get(c, rn, "ports");
-		if (pe) {
-			size_t o2 = path_push(c, ".%s", peers_key);
-
-			if (!want(c, pe, YAML_SEQUENCE_NODE)) {
-				r = -EINVAL;
-			} else {
-				n = (size_t)(pe->data.sequence.items.top -
-					     pe->data.sequence.items.start);
-				if (n > c->lim->max_peers) {
-					perr(c, pe, "too many peers: %zu (limit %zu)", n,
-					     c->lim->max_peers);
-					r = -EINVAL;
-					n = 0;
-				}
-				rule->peers = xcalloc(c, n, sizeof(*rule->peers));
-				for (j = 0; rule->peers && j < n; j++) {
-					yaml_node_t *x = node(c, pe->data.sequence.items.start[j]);
-					size_t o3 = path_push(c, "[%zu]", j);
-
-					if (!x || parse_peer(c, x, &rule->peers[rule->n_peers++]))
-						r = -EINVAL;
-					path_pop(c, o3);
-				}
-			}
-			path_pop(c, o2);
-		}
-		if (po) {
-			size_t o2 = path_push(c, ".ports");
-
-			if (!want(c, po, YAML_SEQUENCE_NODE)) {
-				r = -EINVAL;
-			} else {
-				n = (size_t)(po->data.sequence.items.top -
-					     po->data.sequence.items.start);
-				if (n > c->lim->max_ports) {
-					perr(c, po, "too many ports: %zu (limit %zu)", n,
-					     c->lim->max_ports);
-					r = -EINVAL;
-					n = 0;
-				}
-				rule->ports = xcalloc(c, n, sizeof(*rule->ports));
-				for (j = 0; rule->ports && j < n; j++) {
-					yaml_node_t *x = node(c, po->data.sequence.items.start[j]);
-					size_t o3 = path_push(c, "[%zu]", j);
-
-					if (!x || parse_port(c, x, &rule->ports[rule->n_ports++]))
-						r = -EINVAL;
-					path_pop(c, o3);
-				}
-			}
-			path_pop(c, o2);
-		}
+		if (pe &&
+		    parse_seq(c, pe, peers_key, "peers", c->lim->max_peers, sizeof(*rule->peers),
+			      parse_peer_item, (void **)&rule->peers, &rule->n_peers))
+			r = -EINVAL;
+		if (po &&
+		    parse_seq(c, po, "ports", "ports", c->lim->max_ports, sizeof(*rule->ports),
+			      parse_port_item, (void **)&rule->ports, &rule->n_ports))
+			r = -EINVAL;
 		path_pop(c, o);
 	}
 	path_pop(c, 0);
