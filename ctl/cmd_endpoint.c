@@ -244,9 +244,12 @@ static void print_pinned_endpoints(const json_t *o)
 
 static int endpoint_list(int argc, char **argv)
 {
-	struct pw_pinned *p;
-	json_t *reply = NULL, *o;
-	int r, err = 0;
+	static const struct pw_live_view view = {
+		.what = "endpoint list",
+		.print_daemon = print_daemon_endpoints,
+		.from_pins = pinned_endpoints,
+		.print_pinned = print_pinned_endpoints,
+	};
 
 	if (pw_wants_help(argc, argv)) {
 		endpoint_help();
@@ -254,34 +257,7 @@ static int endpoint_list(int argc, char **argv)
 	}
 	if (argc > 0)
 		return pw_error(PW_EXIT_USAGE, "endpoint list: unexpected argument '%s'", argv[0]);
-	r = pw_daemon_ask(json_pack("{s:s}", "cmd", "endpoints"), &reply);
-	if (r == 0) {
-		if (pw_json) {
-			pw_json_print(reply);
-		} else {
-			print_daemon_endpoints(reply);
-			json_decref(reply);
-		}
-		return PW_EXIT_OK;
-	}
-	if (r != PW_DAEMON_DOWN)
-		return r;
-	pw_note_fallback();
-	r = pw_open_pinned(&p);
-	if (r)
-		return r;
-	o = pinned_endpoints(p, &err);
-	pw_pinned_close(p);
-	if (!o)
-		return pw_error(PW_EXIT_FAIL, "endpoint list: reading pinned maps under %s: %s",
-				pw_bpffs_dir, strerror(-err));
-	if (pw_json) {
-		pw_json_print(o);
-	} else {
-		print_pinned_endpoints(o);
-		json_decref(o);
-	}
-	return PW_EXIT_OK;
+	return pw_live_show(&view, json_pack("{s:s}", "cmd", "endpoints"));
 }
 
 static int endpoint_help_cmd(int argc, char **argv)

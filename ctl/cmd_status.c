@@ -166,11 +166,20 @@ static void print_pinned_status(const json_t *o)
 	pw_table_free(t);
 }
 
+static void print_daemon_status(const json_t *reply)
+{
+	pw_render_generic(reply, stdout, 0);
+}
+
 int do_status(int argc, char **argv)
 {
-	struct pw_pinned *p;
-	json_t *reply = NULL, *o;
-	int r, err = 0;
+	static const struct pw_live_view view = {
+		.what = "status",
+		.print_daemon = print_daemon_status,
+		.from_pins = pinned_status,
+		.print_pinned = print_pinned_status,
+		.tag_source = true,
+	};
 
 	if (pw_wants_help(argc, argv)) {
 		status_help();
@@ -178,34 +187,5 @@ int do_status(int argc, char **argv)
 	}
 	if (argc > 0 && !pw_is_prefix(argv[0], "show"))
 		return pw_error(PW_EXIT_USAGE, "status: unexpected argument '%s'", argv[0]);
-	r = pw_daemon_ask(json_pack("{s:s}", "cmd", "status"), &reply);
-	if (r == 0) {
-		if (pw_json) {
-			if (json_is_object(reply) && !json_object_get(reply, "source"))
-				json_object_set_new(reply, "source", json_string("daemon"));
-			pw_json_print(reply);
-		} else {
-			pw_render_generic(reply, stdout, 0);
-			json_decref(reply);
-		}
-		return PW_EXIT_OK;
-	}
-	if (r != PW_DAEMON_DOWN)
-		return r;
-	pw_note_fallback();
-	r = pw_open_pinned(&p);
-	if (r)
-		return r;
-	o = pinned_status(p, &err);
-	pw_pinned_close(p);
-	if (!o)
-		return pw_error(PW_EXIT_FAIL, "status: reading pinned maps under %s: %s",
-				pw_bpffs_dir, strerror(-err));
-	if (pw_json) {
-		pw_json_print(o);
-	} else {
-		print_pinned_status(o);
-		json_decref(o);
-	}
-	return PW_EXIT_OK;
+	return pw_live_show(&view, json_pack("{s:s}", "cmd", "status"));
 }

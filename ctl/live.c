@@ -256,3 +256,42 @@ void pw_render_generic(const json_t *v, FILE *f, int indent)
 		pw_render_generic(e, f, indent + 2);
 	}
 }
+
+int pw_live_show(const struct pw_live_view *v, json_t *req)
+{
+	struct pw_pinned *p = NULL;
+	json_t *reply = NULL, *o;
+	int r, err = 0;
+
+	r = pw_daemon_ask(req, &reply);
+	if (r == 0) {
+		if (pw_json) {
+			if (v->tag_source && json_is_object(reply) &&
+			    !json_object_get(reply, "source"))
+				json_object_set_new(reply, "source", json_string("daemon"));
+			pw_json_print(reply);
+		} else {
+			v->print_daemon(reply);
+			json_decref(reply);
+		}
+		return PW_EXIT_OK;
+	}
+	if (r != PW_DAEMON_DOWN)
+		return r;
+	pw_note_fallback();
+	r = pw_open_pinned(&p);
+	if (r)
+		return r;
+	o = v->from_pins(p, &err);
+	pw_pinned_close(p);
+	if (!o)
+		return pw_error(PW_EXIT_FAIL, "%s: reading pinned maps under %s: %s", v->what,
+				pw_bpffs_dir, strerror(-err));
+	if (pw_json) {
+		pw_json_print(o);
+	} else {
+		v->print_pinned(o);
+		json_decref(o);
+	}
+	return PW_EXIT_OK;
+}

@@ -8,6 +8,7 @@
 #define PODWALLCTL_LIVE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "pinned.h"
@@ -28,6 +29,21 @@ void pw_note_fallback(void);
 
 /* Open the pinned maps or report why not; 0 or an exit status. */
 int pw_open_pinned(struct pw_pinned **ret);
+
+/*
+ * A read-only view answered by the daemon, or from the pinned maps when it is
+ * not running: sends `req` (taking ownership), prints the reply (-j: as JSON,
+ * else through print_daemon), or falls back to from_pins/print_pinned.
+ */
+struct pw_live_view {
+	const char *what; /* command name, for messages */
+	void (*print_daemon)(const json_t *reply);
+	json_t *(*from_pins)(struct pw_pinned *p, int *ret_err);
+	void (*print_pinned)(const json_t *o);
+	bool tag_source; /* -j: add "source": "daemon" to the daemon's reply */
+};
+
+int pw_live_show(const struct pw_live_view *v, json_t *req);
 
 /* Message used when something needs the daemon and has no fallback. */
 int pw_need_daemon(const char *what);
