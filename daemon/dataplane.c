@@ -492,6 +492,23 @@ int pw_dp_on_netlink(struct pw_dp *dp, int *ret_changed)
 	return sync(dp, 0, ret_changed);
 }
 
+size_t pw_dp_solicit_pending(const struct pw_dp *dp)
+{
+	return pw_nl_solicit_pending(dp->nl);
+}
+
+int pw_dp_solicit_due_ms(const struct pw_dp *dp)
+{
+	return pw_nl_solicit_due_ms(dp->nl);
+}
+
+int pw_dp_resync(struct pw_dp *dp, int *ret_changed)
+{
+	if (ret_changed)
+		*ret_changed = 0;
+	return sync(dp, 0, ret_changed);
+}
+
 int pw_dp_status(struct pw_dp *dp, json_t **ret)
 {
 	static const char *kn[PW_MW__KINDS] = { "endpoints", "interfaces", "prefixes", "policy",

@@ -50,6 +50,13 @@ int pw_dp_netlink_fd(const struct pw_dp *dp);
  * NULL) says whether a new generation was written. */
 int pw_dp_on_netlink(struct pw_dp *dp, int *ret_changed);
 
+/* Silent bridged pods (netlink.c solicits): how many addresses are still
+ * unresolved, and in how many ms pw_dp_resync should ask again (-1: never).
+ * pw_dp_resync re-resolves without an event, as pw_dp_on_netlink does. */
+size_t pw_dp_solicit_pending(const struct pw_dp *dp);
+int pw_dp_solicit_due_ms(const struct pw_dp *dp);
+int pw_dp_resync(struct pw_dp *dp, int *ret_changed);
+
 /* {"bpffs","mode","hook","epoch","adopted","migrated","entries":{..},
  *  "max_entries":{..},"interfaces":[{"ifindex","name","how","hooks":[..],
  *  "other_filters"}], "last_update":{...}} */

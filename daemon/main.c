@@ -343,6 +343,18 @@ static void sig_cb(struct pw_watch *w, uint32_t events)
 	}
 }
 
+static void local_set_changed(struct ctx *c, int changed)
+{
+	if (changed) {
+		/* reload.c owns it; it was allocated writable (build_cb) */
+		struct pw_image *img = (struct pw_image *)pw_reload_image(c->d.rl);
+
+		fill_eps(c, img);
+		if (img && c->d.fl && pw_flows_set_image(c->d.fl, img))
+			pw_warn("flows: out of memory indexing the image; pods unnamed");
+	}
+}
+
 static void nl_cb(struct pw_watch *w, uint32_t events)
 {
 	struct ctx *c = (struct ctx *)((char *)w - offsetof(struct ctx, nl_w));
@@ -354,14 +366,18 @@ static void nl_cb(struct pw_watch *w, uint32_t events)
 	r = pw_dp_on_netlink(c->dp, &changed);
 	if (r)
 		pw_warn("netlink: %s", strerror(-r));
-	if (changed) {
-		/* reload.c owns it; it was allocated writable (build_cb) */
-		struct pw_image *img = (struct pw_image *)pw_reload_image(c->d.rl);
+	local_set_changed(c, changed);
+}
 
-		fill_eps(c, img);
-		if (img && c->d.fl && pw_flows_set_image(c->d.fl, img))
-			pw_warn("flows: out of memory indexing the image; pods unnamed");
-	}
+/* A silent bridged pod's backoff ran out with no netlink event (its entry
+ * failed earlier, or was flushed while being resolved): ask again. */
+static void solicit_due(struct ctx *c)
+{
+	int changed = 0, r = pw_dp_resync(c->dp, &changed);
+
+	if (r)
+		pw_warn("netlink: %s", strerror(-r));
+	local_set_changed(c, changed);
 }
 
 static void rb_cb(struct pw_watch *w, uint32_t events)
@@ -647,6 +663,21 @@ static int run(struct ctx *c)
 	if (r)
 		return r;
 	if (cfg->oneshot) {
+		/* Silent bridged pods were just asked for (ARP/ND): wait, bounded
+		 * (the kernel gives up after 3 probes, 1 s apart), for them to
+		 * answer, so they are attached before we exit. Pods that never
+		 * answer (on another node) are remote. */
+		for (int i = 0; i < 40 && pw_dp_solicit_pending(c->dp); i++) {
+			struct timespec ts = { 0, 100 * 1000000L };
+
+			nanosleep(&ts, NULL);
+			r = pw_dp_resync(c->dp, NULL);
+			if (r)
+				pw_warn("netlink: %s", strerror(-r));
+		}
+		if (pw_dp_solicit_pending(c->dp))
+			pw_info("oneshot: %zu pod address(es) on a bridge did not answer; remote",
+				pw_dp_solicit_pending(c->dp));
 		pw_info("oneshot: policy applied; exiting, enforcement stays");
 		return 0;
 	}
@@ -703,11 +734,15 @@ static int run(struct ctx *c)
 	pw_info("serving %s", cfg->socket_path);
 
 	while (!c->d.loop.quit) {
-		r = pw_loop_once(&c->d.loop, -1);
+		int due = pw_dp_solicit_due_ms(c->dp);
+
+		r = pw_loop_once(&c->d.loop, due);
 		if (r < 0) {
 			pw_err("event loop: %s", strerror(-r));
 			return r;
 		}
+		if (due >= 0 && pw_dp_solicit_due_ms(c->dp) == 0)
+			solicit_due(c);
 	}
 	return 0;
 }

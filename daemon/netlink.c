@@ -540,7 +540,7 @@ static int bridge_nets(struct pw_nl *nl, struct nl_cache *links, struct brnet **
  * podwall sending any traffic itself; the answer fills the neighbour table
  * and teaches the bridge FDB the pod's port, and its NEIGH event resolves
  * the pod. */
-static int solicit_one(struct pw_nl *nl, const union pw_addr *a, uint32_t bridge)
+static int solicit_one(struct pw_nl *nl, const union pw_addr *a, uint32_t bridge, int fresh)
 {
 	static const uint8_t v4pre[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	int v4 = !memcmp(a->b, v4pre, sizeof(v4pre));
@@ -548,9 +548,29 @@ static int solicit_one(struct pw_nl *nl, const union pw_addr *a, uint32_t bridge
 			    .ndm_ifindex = (int)bridge,
 			    .ndm_state = NUD_NONE,
 			    .ndm_flags = NTF_USE };
-	struct nl_msg *m = nlmsg_alloc_simple(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE);
+	struct nl_msg *m;
 	int err;
 
+	/* NTF_USE on an entry still INCOMPLETE from an earlier request (sent
+	 * before the pod's veth joined the bridge) sends nothing: the kernel
+	 * waits for its next retransmit, up to 1 s, while the pod's peers may
+	 * already reach it. A first request drops the old entry, so the new
+	 * one is probed now. */
+	if (fresh) {
+		struct ndmsg dn = { .ndm_family = nd.ndm_family, .ndm_ifindex = (int)bridge };
+
+		m = nlmsg_alloc_simple(RTM_DELNEIGH, 0);
+		if (!m)
+			return -ENOMEM;
+		err = nlmsg_append(m, &dn, sizeof(dn), NLMSG_ALIGNTO);
+		if (!err)
+			err = nla_put(m, NDA_DST, v4 ? 4 : 16, v4 ? &a->b[12] : a->b);
+		if (!err)
+			nl_send_sync(nl->q, m); /* frees m; ENOENT: nothing to drop */
+		else
+			nlmsg_free(m);
+	}
+	m = nlmsg_alloc_simple(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE);
 	if (!m)
 		return -ENOMEM;
 	err = nlmsg_append(m, &nd, sizeof(nd), NLMSG_ALIGNTO);
@@ -617,10 +637,10 @@ static void solicit_silent(struct pw_nl *nl, struct nl_cache *links, const union
 			s->seen = 1;
 			if (now < s->next_ns)
 				continue;
-			if (solicit_one(nl, &addrs[i], br[b].bridge) == 0) {
-				s->next_ns = now + (1000000000ull << (s->tries < 6 ? s->tries : 6));
+			/* a failed request waits too: the caller's timer must not spin */
+			s->next_ns = now + (1000000000ull << (s->tries < 6 ? s->tries : 6));
+			if (solicit_one(nl, &addrs[i], br[b].bridge, s->tries == 0) == 0)
 				s->tries++;
-			}
 		}
 	}
 	free(br);
@@ -635,6 +655,25 @@ static void solicit_silent(struct pw_nl *nl, struct nl_cache *links, const union
 uint64_t pw_nl_solicits(const struct pw_nl *nl)
 {
 	return nl->solicits;
+}
+
+size_t pw_nl_solicit_pending(const struct pw_nl *nl)
+{
+	return nl->n_sol;
+}
+
+int pw_nl_solicit_due_ms(const struct pw_nl *nl)
+{
+	uint64_t now = mono_ns(), first = UINT64_MAX;
+
+	for (size_t i = 0; i < nl->n_sol; i++)
+		if (nl->sol[i].next_ns < first)
+			first = nl->sol[i].next_ns;
+	if (first == UINT64_MAX)
+		return -1;
+	if (first <= now)
+		return 0;
+	return (int)((first - now) / 1000000u) + 1;
 }
 
 int pw_nl_resolve(struct pw_nl *nl, const union pw_addr *addrs, const char *const *ifnames,

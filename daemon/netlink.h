@@ -85,6 +85,12 @@ int pw_nl_resolve(struct pw_nl *nl, const union pw_addr *addrs, const char *cons
 /* How many resolution requests (NTF_USE) were sent so far. */
 uint64_t pw_nl_solicits(const struct pw_nl *nl);
 
+/* Addresses asked for that are not resolved yet, and the milliseconds until
+ * the earliest may be asked again (0: now, -1: none). Nothing but a
+ * resolution asks again: the caller re-resolves when that time comes. */
+size_t pw_nl_solicit_pending(const struct pw_nl *nl);
+int pw_nl_solicit_due_ms(const struct pw_nl *nl);
+
 /* Every address of every interface of this network namespace; *ret is
  * malloc()ed. */
 int pw_nl_host_addrs(struct pw_nl *nl, union pw_addr **ret, size_t *ret_n);

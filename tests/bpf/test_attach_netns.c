@@ -301,9 +301,11 @@ static void test_solicit_silent_bridged(void **state)
 	/* the kernel is resolving it now */
 	assert_int_equal(sh("ip neigh show 10.78.0.6 dev dkbr | grep -q ."), 0);
 	assert_int_equal(sh("ip neigh show 10.80.0.6 | grep -q ."), 256);
-	/* backoff: not asked again right away */
+	/* backoff: not asked again right away, but the caller knows when to */
 	assert_int_equal(pw_nl_resolve(nl, a, NULL, 2, ifx, NULL), 0);
 	assert_int_equal(pw_nl_solicits(nl), 1);
+	assert_int_equal(pw_nl_solicit_pending(nl), 1);
+	assert_true(pw_nl_solicit_due_ms(nl) > 0 && pw_nl_solicit_due_ms(nl) <= 1001);
 	pw_nl_close(nl);
 	sh("ip neigh del 10.78.0.6 dev dkbr 2>/dev/null");
 }
