@@ -52,6 +52,10 @@ pw_cleanup() {
 		ip netns del "$ns" 2>/dev/null
 	done
 	rm -rf "$PW_TMP"
+	# a test may register more cleanup (e.g. pins it created)
+	if declare -F pw_cleanup_hook >/dev/null; then
+		pw_cleanup_hook
+	fi
 }
 trap pw_cleanup EXIT
 trap 'pw_cleanup; exit 130' INT

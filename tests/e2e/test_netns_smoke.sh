@@ -50,6 +50,14 @@ if ! ns_tc "$B" qdisc add dev veth-b clsact 2>"$PW_TMP/tc.err"; then
 	skip "tc smoke program" "clsact qdisc unavailable: $(head -1 "$PW_TMP/tc.err")"
 	finish
 fi
+# tc's BPF loader creates its pinning tree (/sys/fs/bpf/tc/globals and the
+# ip, xdp links) on first use: remove it afterwards if it was not there.
+if [ ! -e /sys/fs/bpf/tc ]; then
+	pw_cleanup_hook() {
+		rmdir /sys/fs/bpf/tc/globals /sys/fs/bpf/tc 2>/dev/null &&
+			rm -f /sys/fs/bpf/ip /sys/fs/bpf/xdp
+	}
+fi
 if ! ns_tc "$B" filter add dev veth-b ingress bpf da obj "$OBJ" sec tc 2>"$PW_TMP/tc.err"; then
 	skip "tc smoke program" "cannot attach BPF with tc: $(head -3 "$PW_TMP/tc.err" | tr '\n' ' ')"
 	finish
