@@ -119,29 +119,7 @@ static int cmd_gen(uint64_t seed, const char *dir)
 		int ing = rnd(4) != 0, egr = rnd(2);
 		const char *ns = ns_names[rnd(N_NS)];
 
-		gb_printf(&b,
-			  "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-			  "metadata:\n  name: pol%u\n  namespace: %s\n",
-			  i, ns);
-		if (rnd(8) == 0)
-			gb_printf(&b, "  annotations: {podwall.io/audit: \"true\"}\n");
-		gb_printf(&b, "spec:\n  podSelector: ");
-		gen_selector(&b, 0);
-		gb_printf(&b, "\n");
-		if (t == 1)
-			gb_printf(&b, "  policyTypes: [Ingress]\n");
-		else if (t == 2)
-			gb_printf(&b, "  policyTypes: [Egress]\n");
-		else if (t >= 3)
-			gb_printf(&b, "  policyTypes: [Ingress, Egress]\n");
-		if (ing) {
-			gb_printf(&b, "  ingress:");
-			gen_rules(&b, &o, "from");
-		}
-		if (egr) {
-			gb_printf(&b, "  egress:");
-			gen_rules(&b, &o, "to");
-		}
+		gen_policy(&b, &o, i, ns, t, ing, egr);
 		snprintf(name, sizeof(name), "netpol-%s-pol%u.yaml", ns, i);
 		r = write_file(dir, name, &b);
 		free(b.p);

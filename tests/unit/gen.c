@@ -257,6 +257,40 @@ static void gen_rules(struct gen_buf *b, const struct gen_opts *o, const char *p
 	}
 }
 
+/*
+ * One NetworkPolicy pol<i> in namespace ns.  The caller draws t (policyTypes
+ * form), ing and egr before the namespace, so every generator built on this
+ * keeps its random sequence.
+ */
+static void gen_policy(struct gen_buf *b, const struct gen_opts *o, unsigned i, const char *ns,
+		       unsigned t, int ing, int egr)
+{
+	gb_printf(b,
+		  "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+		  "metadata:\n  name: pol%u\n  namespace: %s\n",
+		  i, ns);
+	if (rnd(8) == 0)
+		gb_printf(b, "  annotations: {podwall.io/audit: \"true\"}\n");
+	gb_printf(b, "spec:\n  podSelector: ");
+	gen_selector(b, 0);
+	gb_printf(b, "\n");
+	/* t == 0: no policyTypes (defaulting, incl. the egress-only trap) */
+	if (t == 1)
+		gb_printf(b, "  policyTypes: [Ingress]\n");
+	else if (t == 2)
+		gb_printf(b, "  policyTypes: [Egress]\n");
+	else if (t >= 3)
+		gb_printf(b, "  policyTypes: [Ingress, Egress]\n");
+	if (ing) {
+		gb_printf(b, "  ingress:");
+		gen_rules(b, o, "from");
+	}
+	if (egr) {
+		gb_printf(b, "  egress:");
+		gen_rules(b, o, "to");
+	}
+}
+
 /* Returns malloc'd YAML text (caller frees). */
 static char *gen_yaml(uint64_t seed, const struct gen_opts *o, size_t *ret_len)
 {
@@ -310,30 +344,8 @@ static char *gen_yaml(uint64_t seed, const struct gen_opts *o, size_t *ret_len)
 		int ing = rnd(4) != 0, egr = rnd(2);
 
 		gen_ns_name(ns, rnd(o->n_ns));
-		gb_printf(&b,
-			  "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-			  "metadata:\n  name: pol%u\n  namespace: %s\n",
-			  i, ns);
-		if (rnd(8) == 0)
-			gb_printf(&b, "  annotations: {podwall.io/audit: \"true\"}\n");
-		gb_printf(&b, "spec:\n  podSelector: ");
-		gen_selector(&b, 0);
-		gb_printf(&b, "\n");
-		/* t == 0: no policyTypes (defaulting, incl. the egress-only trap) */
-		if (t == 1)
-			gb_printf(&b, "  policyTypes: [Ingress]\n");
-		else if (t == 2)
-			gb_printf(&b, "  policyTypes: [Egress]\n");
-		else if (t >= 3)
-			gb_printf(&b, "  policyTypes: [Ingress, Egress]\n");
-		if (ing) {
-			gb_printf(&b, "  ingress:");
-			gen_rules(&b, o, "from");
-		}
-		if (egr) {
-			gb_printf(&b, "  egress:");
-			gen_rules(&b, o, "to");
-		}
+		gb_printf(&b, "---\n");
+		gen_policy(&b, o, i, ns, t, ing, egr);
 	}
 	*ret_len = b.len;
 	return b.p;
