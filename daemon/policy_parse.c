@@ -98,36 +98,41 @@ static void path_pop(struct pctx *c, size_t old)
 	c->path[old] = 0;
 }
 
+/* A diagnostic at node n, for the object and field path being parsed. */
+static void pdiag(struct pctx *c, enum pw_severity sev, const yaml_node_t *n, const char *fmt,
+		  va_list ap) __attribute__((format(printf, 4, 0)));
+static void pdiag(struct pctx *c, enum pw_severity sev, const yaml_node_t *n, const char *fmt,
+		  va_list ap)
+{
+	struct pw_pos p = pos_of(c, n);
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (pw_diag_add(c->diags, sev, &p, c->object[0] ? c->object : NULL,
+			c->path[0] ? c->path : NULL, "%s", msg))
+		c->oom = 1;
+}
+
 static void perr(struct pctx *c, const yaml_node_t *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void perr(struct pctx *c, const yaml_node_t *n, const char *fmt, ...)
 {
-	struct pw_pos p = pos_of(c, n);
-	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	pdiag(c, PW_SEV_ERROR, n, fmt, ap);
 	va_end(ap);
-	if (pw_diag_add(c->diags, PW_SEV_ERROR, &p, c->object[0] ? c->object : NULL,
-			c->path[0] ? c->path : NULL, "%s", msg))
-		c->oom = 1;
 }
 
 static void pwarn(struct pctx *c, const yaml_node_t *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void pwarn(struct pctx *c, const yaml_node_t *n, const char *fmt, ...)
 {
-	struct pw_pos p = pos_of(c, n);
-	char msg[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	pdiag(c, PW_SEV_WARNING, n, fmt, ap);
 	va_end(ap);
-	if (pw_diag_add(c->diags, PW_SEV_WARNING, &p, c->object[0] ? c->object : NULL,
-			c->path[0] ? c->path : NULL, "%s", msg))
-		c->oom = 1;
 }
 
 static yaml_node_t *node(struct pctx *c, int idx)
