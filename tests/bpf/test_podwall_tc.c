@@ -578,7 +578,11 @@ static void test_revoke_cuts_established_flow(void **state)
 	struct pk rep = {
 		.src = B, .dst = A, .proto = TCP, .sport = 80, .dport = 44000, .tcp_flags = 0x10
 	};
+	struct pk ack = {
+		.src = A, .dst = B, .proto = TCP, .sport = 44000, .dport = 80, .tcp_flags = 0x10
+	};
 	struct pk r2 = { .src = A, .dst = B, .proto = TCP, .sport = 44001, .dport = 80 };
+	struct pk r3 = { .src = A, .dst = B, .proto = TCP, .sport = 44002, .dport = 80 };
 	struct pk rep2 = {
 		.src = B, .dst = A, .proto = TCP, .sport = 80, .dport = 44001, .tcp_flags = 0x10
 	};
@@ -586,6 +590,7 @@ static void test_revoke_cuts_established_flow(void **state)
 
 	assert_int_equal(pwt_run(TO(t), &p, IF_B), OK);
 	assert_int_equal(pwt_run(TO(t), &r2, IF_B), OK);
+	assert_int_equal(pwt_run(TO(t), &r3, IF_B), OK);
 	/* New generation, same slot contents: the flow is re-decided and kept;
 	 * the reply is judged in the original direction (as B's ingress from
 	 * A to port 80), not as a new flow from B. */
@@ -593,10 +598,11 @@ static void test_revoke_cuts_established_flow(void **state)
 	assert_int_equal(pwt_run(FROM(t), &rep, IF_B), OK);
 	assert_int_equal(pwt_ct(t, B, A, 80, 44000, TCP, PW_HOOK_FROM_POD, &v), 0);
 	assert_int_equal(v.gen, EPOCH + 2);
-	/* Next generation drops the rule. */
+	/* Next generation drops the rule.  The next segment of the flow (an
+	 * ACK) is judged again and cut, with its conntrack entries. */
 	pwt_del_pol(t, 0, 10, 100, IN, TCP, 80);
 	pwt_state(t, EPOCH + 4, ENF);
-	assert_int_equal(pwt_run(TO(t), &p, IF_B), SHOT);
+	assert_int_equal(pwt_run(TO(t), &ack, IF_B), SHOT);
 	assert_int_equal(pwt_cnt(t, 2, IN, PW_DROP_REVOKED), 1);
 	assert_non_null(find_ev(t, PW_EV_DROP, PW_DROP_REVOKED));
 	assert_int_not_equal(pwt_ct(t, A, B, 44000, 80, TCP, PW_HOOK_TO_POD, &v), 0);
@@ -604,6 +610,11 @@ static void test_revoke_cuts_established_flow(void **state)
 	/* A reply of another revoked flow is cut too. */
 	assert_int_equal(pwt_run(FROM(t), &rep2, IF_B), SHOT);
 	assert_int_equal(pwt_cnt(t, 2, EG, PW_DROP_REVOKED), 1);
+	/* A SYN on a tuple still tracked is a new connection: decided by the
+	 * policy in force without conntrack, and denied as such. */
+	assert_int_equal(pwt_ct(t, A, B, 44002, 80, TCP, PW_HOOK_TO_POD, &v), 0);
+	assert_int_equal(pwt_run(TO(t), &r3, IF_B), SHOT);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_DROP_POLICY), 1);
 }
 
 /* PW_SET_NO_PORT0_<proto>: the any-port lookup is skipped for that protocol

@@ -21,7 +21,9 @@
 
 struct fake_map {
 	uint8_t keys[FAKE_MAX][64];
-	uint8_t vals[FAKE_MAX][sizeof(struct pw_range_val)];
+	uint8_t vals[FAKE_MAX][sizeof(struct pw_hosts) > sizeof(struct pw_range_val)
+				       ? sizeof(struct pw_hosts)
+				       : sizeof(struct pw_range_val)];
 	int n;
 	uint32_t max;
 };
