@@ -63,6 +63,26 @@ static __always_inline __u32 pw_identity(__u32 slot, const union pw_addr *a, __u
 	return pw_prefix_identity(NULL, slot, a, ret_pflags);
 }
 
+/* Whether a is one of the node's addresses: 1 yes, 0 no, -1 unknown (the
+ * slot's list is not complete: ask pw_ep_v1). */
+static __always_inline int pw_is_host(__u32 slot, const union pw_addr *a)
+{
+	const struct pw_hosts *h;
+	__u32 key = slot & 1, i;
+
+	h = bpf_map_lookup_elem(&pw_host_v1, &key);
+	if (!h || !(h->flags & PW_HOSTS_COMPLETE))
+		return -1;
+	for (i = 0; i < PW_MAX_HOST_ADDRS; i++) {
+		if (i >= h->n)
+			break;
+		if (h->addr[i].w[0] == a->w[0] && h->addr[i].w[1] == a->w[1] &&
+		    h->addr[i].w[2] == a->w[2] && h->addr[i].w[3] == a->w[3])
+			return 1;
+	}
+	return 0;
+}
+
 /* What pw_decide_local() learnt about the peer address on the way. */
 #define PW_PEER_UNKNOWN 0 /* not looked up (the direction is not isolated) */
 #define PW_PEER_NOT_EP 1 /* not in pw_ep_v1 */
@@ -82,6 +102,19 @@ static __always_inline void pw_decide_local(__u32 slot, __u32 state_flags,
 	__u32 pflags = 0, id = PW_ID_WORLD;
 
 	*ret_peer_state = PW_PEER_UNKNOWN;
+	/* Ingress to a port no rule of the set names: the peer's identity
+	 * cannot matter, only whether it is the node (always allowed). */
+	if (dir == PW_DIR_INGRESS && ep->set_id[PW_DIR_INGRESS] &&
+	    pw_ports_impossible(ep->set_flags[PW_DIR_INGRESS], pw_proto_class(proto),
+				pw_proto_class(proto) == PW_PROTO_OTHER ? 0 : port)) {
+		int host = pw_is_host(slot, peer);
+
+		if (host >= 0) {
+			pw_decide_dir(NULL, slot, state_flags, ep, dir,
+				      host ? PW_ID_HOST : PW_ID_WORLD, proto, port, ret);
+			return;
+		}
+	}
 	if (ep->set_id[dir & 1]) {
 		const struct pw_endpoint *pe = pw_ep_lookup(slot, peer);
 

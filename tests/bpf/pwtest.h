@@ -220,6 +220,18 @@ static __attribute__((unused)) void pwt_add_if(struct pwt *t, uint32_t slot, uin
 		abort();
 }
 
+/* pw_host_v1[slot]: the node's addresses (n of them), complete or not. */
+static __attribute__((unused)) void pwt_set_hosts(struct pwt *t, uint32_t slot,
+						  const char *const *addrs, int n, int complete)
+{
+	struct pw_hosts h = { .flags = complete ? PW_HOSTS_COMPLETE : 0 };
+
+	for (int i = 0; i < n && i < PW_MAX_HOST_ADDRS; i++)
+		h.addr[h.n++] = pwt_addr(addrs[i]);
+	if (bpf_map__update_elem(t->tc->maps.pw_host_v1, &slot, sizeof(slot), &h, sizeof(h), 0))
+		abort();
+}
+
 /* plen in the address family's own terms (IPv4 /12 -> /108 inside). */
 static __attribute__((unused)) void pwt_add_peer(struct pwt *t, uint32_t slot, const char *addr,
 						 unsigned int plen, uint32_t identity,
