@@ -309,6 +309,22 @@ static __always_inline int pw_tcp_syn_only(const struct pw_pkt *p)
 	return p->proto == PW_PROTO_TCP && (p->tcp_flags & (PW_TCP_SYN | PW_TCP_ACK)) == PW_TCP_SYN;
 }
 
+/*
+ * The short way to the commonest denial under a flood: a SYN to a port no
+ * rule of the pod's ingress set names (pw_ports_impossible()), from an
+ * address that is not the node's.  Nothing else is looked up; the answer
+ * is the one pw_decide_local() would give, which the full path still
+ * computes for everything else (audit included).
+ */
+static __always_inline int
+pw_syn_denied_early(const struct pw_env *e, const struct pw_endpoint *lep, const struct pw_pkt *p)
+{
+	return pw_tcp_syn_only(p) && lep->set_id[PW_DIR_INGRESS] &&
+	       !((e->flags & PW_STATE_AUDIT) || (lep->flags & PW_EP_AUDIT_IN)) &&
+	       pw_ports_impossible(lep->set_flags[PW_DIR_INGRESS], PW_PROTO_TCP, p->dport) &&
+	       pw_is_host(e->slot, &p->src) == 0;
+}
+
 static __always_inline void pw_frag_key(struct pw_frag_key *fk, const struct pw_pkt *p, __u8 hook)
 {
 	fk->src = p->src;
@@ -423,6 +439,11 @@ static __always_inline int pw_pod_hook(struct pw_ctx *c)
 		return pw_finish(&e, c, &p, &r);
 	}
 
+	if (!from_pod && pw_syn_denied_early(&e, lep, &p)) {
+		r.verdict = PW_VERDICT_DROP;
+		r.reason = PW_DROP_POLICY;
+		return pw_finish(&e, c, &p, &r);
+	}
 	pw_ct_key(&k, &p.src, &p.dst, p.sport, p.dport, p.proto, hook);
 	syn = pw_tcp_syn_only(&p);
 	if (!syn) {
@@ -611,6 +632,13 @@ static __always_inline int pw_xdp_prefilter(struct pw_ctx *c)
 		return PW_PASS;
 	if (p.icmp_err && pw_icmp_related(&p, PW_HOOK_TO_POD))
 		return PW_PASS;
+	r.dir = PW_DIR_INGRESS;
+	r.ep_id = lep->ep_id;
+	if (pw_syn_denied_early(&e, lep, &p)) {
+		r.verdict = PW_VERDICT_DROP;
+		r.reason = PW_DROP_POLICY;
+		return pw_finish(&e, c, &p, &r);
+	}
 	/* A SYN opens a connection: decided without asking conntrack (see
 	 * pw_pod_hook()). */
 	syn = pw_tcp_syn_only(&p);

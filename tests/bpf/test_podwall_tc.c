@@ -797,6 +797,31 @@ static void test_event_rate_limit(void **state)
 	assert_int_equal(pwt_cnt(t, 2, IN, PW_DROP_POLICY), 10);
 }
 
+/* An empty bucket reads the clock only every PW_RL_CLOCK_EVERY (64)
+ * suppressions: a refill is seen at most that many drops late. */
+static void test_event_rate_limit_refill(void **state)
+{
+	GET(t);
+	struct pk p = { .src = R, .dst = B, .proto = TCP, .sport = 1, .dport = 81 };
+	int i;
+
+	pwt_state_rl(t, EPOCH, ENF, 1000, 1);
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), SHOT);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(pwt_run(TO(t), &p, IF_B), SHOT);
+	assert_int_equal(pwt_events(t), 1);
+	assert_int_equal(pwt_suppressed(t), 5);
+	usleep(20000); /* 20 tokens' worth; the bucket holds 1 */
+	for (i = 0; i < 59; i++)
+		assert_int_equal(pwt_run(TO(t), &p, IF_B), SHOT);
+	assert_int_equal(pwt_events(t), 0); /* events since the last call */
+	assert_int_equal(pwt_suppressed(t), 64);
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), SHOT);
+	assert_int_equal(pwt_events(t), 1);
+	assert_int_equal(pwt_suppressed(t), 64);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_DROP_POLICY), 66);
+}
+
 static void test_conntrack_timeouts(void **state)
 {
 	GET(t);
@@ -945,6 +970,7 @@ int main(void)
 		T(test_port_summary),
 		T(test_syn_decided_before_conntrack),
 		T(test_event_rate_limit),
+		T(test_event_rate_limit_refill),
 		T(test_conntrack_timeouts),
 		T(test_egress_too_revoked),
 		T(test_uplink_fragments_and_icmp),
