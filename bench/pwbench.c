@@ -295,7 +295,8 @@ static int pw_fill_slot(struct pw *pw, uint32_t slot, uint32_t ifindex, uint32_t
 	struct pw_endpoint ev = {};
 	struct pw_pol_key pk;
 	struct pw_pol_val pv = {};
-	struct pw_hosts hosts = { .n = 2, .flags = PW_HOSTS_COMPLETE };
+	/* no service prefixes in this world: an empty, complete list */
+	struct pw_hosts hosts = { .n = 2, .flags = PW_HOSTS_COMPLETE | PW_HOSTS_DEFER_COMPLETE };
 	uint32_t bloom = PW_SET_PORT_BLOOM, i;
 	int err;
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Map writer: see map_writer.h for the update protocol. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -416,13 +417,40 @@ static int want_put(struct build *b, enum pw_mw_kind k, const void *key, const v
 	return err;
 }
 
-/* pw_host_v1[slot]: every PW_EP_HOST entry of the generation, complete or
- * marked incomplete (then the datapath asks pw_ep_v1). */
+/* pw_host_v1[slot]: every PW_EP_HOST entry and every PW_PEER_DEFER prefix
+ * of the generation, each list complete or marked incomplete (then the
+ * datapath asks pw_ep_v1 / pw_peer_v1). */
 static int build_hosts(struct build *b)
 {
-	const struct kvt *ep = &b->want[PW_MW_EP];
-	struct pw_hosts h = { .flags = PW_HOSTS_COMPLETE };
+	const struct kvt *ep = &b->want[PW_MW_EP], *pr = &b->want[PW_MW_PEER];
+	struct pw_hosts h = { .flags = PW_HOSTS_COMPLETE | PW_HOSTS_DEFER_COMPLETE };
 	__u32 key = b->slot;
+
+	for (size_t i = 0; i < pr->cap; i++) {
+		const struct pw_peer_key *k = (const void *)(pr->k + i * pr->ksz);
+		struct pw_prefix_mask *d;
+		struct pw_peer_val v;
+		uint32_t plen;
+
+		if (!pr->used[i])
+			continue;
+		memcpy(&v, pr->v + i * pr->vsz, sizeof(v));
+		if (!(v.flags & PW_PEER_DEFER))
+			continue;
+		if (h.n_defer == PW_MAX_DEFER_PREFIXES) {
+			h.flags &= ~PW_HOSTS_DEFER_COMPLETE;
+			break;
+		}
+		d = &h.defer[h.n_defer++];
+		plen = k->prefixlen > 32 + 128 ? 128 : k->prefixlen - 32;
+		for (int w = 0; w < 4; w++) {
+			uint32_t bits = plen > 32u * (uint32_t)w ? plen - 32u * (uint32_t)w : 0;
+			uint32_t m = bits >= 32 ? 0xffffffffu : bits ? ~(0xffffffffu >> bits) : 0;
+
+			d->mask.w[w] = htonl(m);
+			d->addr.w[w] = k->addr.w[w] & d->mask.w[w];
+		}
+	}
 
 	for (size_t i = 0; i < ep->cap; i++) {
 		const struct pw_ep_key *k = (const void *)(ep->k + i * ep->ksz);
@@ -506,9 +534,7 @@ static int build_generation(struct build *b, const struct pw_image *img,
 		if (err)
 			return err;
 	}
-	err = build_hosts(b);
-	if (err)
-		return err;
+
 	for (size_t i = 0; i < img->n_prefixes; i++) {
 		const struct pw_img_prefix *p = &img->prefixes[i];
 		struct pw_peer_key k = { .prefixlen = 32 + p->plen,
@@ -539,7 +565,7 @@ static int build_generation(struct build *b, const struct pw_image *img,
 		if (err)
 			return err;
 	}
-	return 0;
+	return build_hosts(b);
 }
 
 /* Batches of at most this many entries per call. */

@@ -311,18 +311,23 @@ static __always_inline int pw_tcp_syn_only(const struct pw_pkt *p)
 
 /*
  * The short way to the commonest denial under a flood: a SYN to a port no
- * rule of the pod's ingress set names (pw_ports_impossible()), from an
- * address that is not the node's.  Nothing else is looked up; the answer
- * is the one pw_decide_local() would give, which the full path still
- * computes for everything else (audit included).
+ * rule of the local pod's set for this direction names
+ * (pw_ports_impossible()), with a peer that is neither the node nor, for
+ * egress, a service address.  Nothing else is looked up; the answer is the
+ * one pw_decide_local() would give, which the full path still computes for
+ * everything else (audit included).
  */
-static __always_inline int
-pw_syn_denied_early(const struct pw_env *e, const struct pw_endpoint *lep, const struct pw_pkt *p)
+static __always_inline int pw_syn_denied_early(const struct pw_env *e,
+					       const struct pw_endpoint *lep,
+					       const struct pw_pkt *p, __u8 dir)
 {
-	return pw_tcp_syn_only(p) && lep->set_id[PW_DIR_INGRESS] &&
-	       !((e->flags & PW_STATE_AUDIT) || (lep->flags & PW_EP_AUDIT_IN)) &&
-	       pw_ports_impossible(lep->set_flags[PW_DIR_INGRESS], PW_PROTO_TCP, p->dport) &&
-	       pw_is_host(e->slot, &p->src) == 0;
+	__u32 audit = dir == PW_DIR_INGRESS ? PW_EP_AUDIT_IN : PW_EP_AUDIT_OUT;
+
+	return pw_tcp_syn_only(p) && lep->set_id[dir & 1] &&
+	       !((e->flags & PW_STATE_AUDIT) || (lep->flags & audit)) &&
+	       pw_ports_impossible(lep->set_flags[dir & 1], PW_PROTO_TCP, p->dport) &&
+	       pw_node_class(e->slot, dir == PW_DIR_INGRESS ? &p->src : &p->dst,
+			     dir == PW_DIR_EGRESS) == PW_NODE_OTHER;
 }
 
 static __always_inline void pw_frag_key(struct pw_frag_key *fk, const struct pw_pkt *p, __u8 hook)
@@ -439,7 +444,7 @@ static __always_inline int pw_pod_hook(struct pw_ctx *c)
 		return pw_finish(&e, c, &p, &r);
 	}
 
-	if (!from_pod && pw_syn_denied_early(&e, lep, &p)) {
+	if (pw_syn_denied_early(&e, lep, &p, from_pod ? PW_DIR_EGRESS : PW_DIR_INGRESS)) {
 		r.verdict = PW_VERDICT_DROP;
 		r.reason = PW_DROP_POLICY;
 		return pw_finish(&e, c, &p, &r);
@@ -634,7 +639,7 @@ static __always_inline int pw_xdp_prefilter(struct pw_ctx *c)
 		return PW_PASS;
 	r.dir = PW_DIR_INGRESS;
 	r.ep_id = lep->ep_id;
-	if (pw_syn_denied_early(&e, lep, &p)) {
+	if (pw_syn_denied_early(&e, lep, &p, PW_DIR_INGRESS)) {
 		r.verdict = PW_VERDICT_DROP;
 		r.reason = PW_DROP_POLICY;
 		return pw_finish(&e, c, &p, &r);

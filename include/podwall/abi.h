@@ -187,19 +187,32 @@ struct pw_if_key {
 /* value: struct pw_endpoint */
 
 /* ---------------------------------------------------------------------
- * pw_host_v1: ARRAY[2], indexed by slot.  The node's own addresses (those
- * with identity PW_ID_HOST in pw_ep_v1), so that the datapath can tell a
- * packet from the node without a hash lookup when the port summary has
- * already decided that no other peer could be allowed.  Only used with
- * PW_HOSTS_COMPLETE: addr[0..n) is every PW_EP_HOST address of the slot.
+ * pw_host_v1: ARRAY[2], indexed by slot.  What a peer address must be
+ * checked against when the port summary has already decided that no peer
+ * identity could be allowed: the node's own addresses (identity PW_ID_HOST
+ * in pw_ep_v1: always allowed) and, for egress, the service prefixes
+ * (PW_PEER_DEFER in pw_peer_v1: a denial there is deferred).  Read without
+ * a hash lookup.  Each list is used only when marked complete:
+ *  PW_HOSTS_COMPLETE        addr[0..n) is every PW_EP_HOST address of the slot
+ *  PW_HOSTS_DEFER_COMPLETE  defer[0..n_defer) is every PW_PEER_DEFER prefix
  */
 #define PW_MAX_HOST_ADDRS 16
+#define PW_MAX_DEFER_PREFIXES 4
 #define PW_HOSTS_COMPLETE (1u << 0)
+#define PW_HOSTS_DEFER_COMPLETE (1u << 1)
+
+struct pw_prefix_mask {
+	union pw_addr addr; /* masked */
+	union pw_addr mask;
+};
 
 struct pw_hosts {
 	__u32 n; /* used entries of addr[] */
 	__u32 flags; /* PW_HOSTS_* */
 	union pw_addr addr[PW_MAX_HOST_ADDRS];
+	__u32 n_defer; /* used entries of defer[] */
+	__u32 pad;
+	struct pw_prefix_mask defer[PW_MAX_DEFER_PREFIXES];
 };
 
 /* ---------------------------------------------------------------------

@@ -720,6 +720,62 @@ static void test_port_summary(void **state)
 	}
 }
 
+/* The port summary on the egress side: the destination is checked against
+ * the node's addresses and the service prefixes (pw_host_v1) only. */
+static void test_egress_port_summary(void **state)
+{
+	GET(t);
+	static const char *const hosts[] = { N };
+	struct pwt_ep a = {
+		A,
+		100,
+		IF_A,
+		PW_EP_LOCAL,
+		1,
+		0,
+		20,
+		0,
+		PW_SET_PEER | PW_SET_NO_PORT0_ALL | PW_SET_PORT_BLOOM | pw_port_bloom_bit(TCP, 80)
+	};
+	struct pk p = { .src = A, .dst = B, .proto = TCP, .sport = 1, .dport = 80 };
+	struct pk u = { .src = A, .dst = R, .proto = UDP, .sport = 1, .dport = 5000 };
+
+	assert_int_not_equal(pw_port_bloom_bit(TCP, 80), pw_port_bloom_bit(TCP, 81));
+	assert_false(a.sflags_out & pw_port_bloom_bit(UDP, 5000));
+	pwt_add_ep(t, 0, &a);
+	pwt_set_node(t, 0, hosts, 1, 1, "10.96.0.0", 12, 1);
+	/* The hints above say set 20 has only exact tcp/80 entries: give it
+	 * one (its tcp/any entry is then never looked up). */
+	pwt_add_pol(t, 0, 20, 200, EG, TCP, 80, 10);
+	/* A port in the summary: looked up. */
+	assert_int_equal(pwt_run(FROM(t), &p, IF_A), OK);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_ALLOW_POLICY), 1);
+	/* Elsewhere: the node is allowed, a service deferred, the rest denied. */
+	p.dport = 81;
+	p.dst = R;
+	assert_int_equal(pwt_run(FROM(t), &p, IF_A), SHOT);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_DROP_POLICY), 1);
+	p.dst = N;
+	assert_int_equal(pwt_run(FROM(t), &p, IF_A), OK);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_ALLOW_HOST), 1);
+	p.dst = VIP;
+	assert_int_equal(pwt_run(FROM(t), &p, IF_A), OK);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_ALLOW_DEFERRED), 1);
+	assert_int_equal(pwt_run(FROM(t), &u, IF_A), SHOT);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_DROP_POLICY), 2);
+	/* The datapath trusts the lists: a service prefix it lacks is not a
+	 * service (the writer lists every one, or marks the list incomplete). */
+	pwt_set_node(t, 0, hosts, 1, 1, "10.97.0.0", 16, 1);
+	p.sport = 2;
+	assert_int_equal(pwt_run(FROM(t), &p, IF_A), SHOT);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_DROP_POLICY), 3);
+	/* Incomplete: pw_peer_v1 is asked, and knows 10.96/12. */
+	pwt_set_node(t, 0, hosts, 1, 1, "10.97.0.0", 16, 0);
+	p.sport = 3;
+	assert_int_equal(pwt_run(FROM(t), &p, IF_A), OK);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_ALLOW_DEFERRED), 2);
+}
+
 /* A TCP SYN is decided before conntrack is asked: an allowed retransmitted
  * SYN still finds its flow; in a simultaneous open the crossing SYN is a new
  * connection (denied here) and the SYN-ACKs complete it. */
@@ -968,6 +1024,7 @@ int main(void)
 		T(test_audit_global_and_per_endpoint),
 		T(test_no_port0_hint),
 		T(test_port_summary),
+		T(test_egress_port_summary),
 		T(test_syn_decided_before_conntrack),
 		T(test_event_rate_limit),
 		T(test_event_rate_limit_refill),
