@@ -332,7 +332,9 @@ static int fill(struct pwt *t, unsigned int entries, unsigned int *ret_nsets,
 				    1 + (i % PW_MAX_LOCAL_EPS),
 				    1 + (i % nsets),
 				    0,
-				    PW_SET_PEER | PW_SET_NO_PORT0_ALL,
+				    /* the hints the compiler sets for these sets */
+				    PW_SET_PEER | PW_SET_NO_PORT0_ALL | PW_SET_PORT_BLOOM |
+					    pw_port_bloom_bit(IPPROTO_TCP, 80),
 				    0 };
 
 		addr_of(a, sizeof(a), 1, i);
@@ -343,6 +345,19 @@ static int fill(struct pwt *t, unsigned int entries, unsigned int *ret_nsets,
 
 		addr_of(a, sizeof(a), 0, i);
 		pwt_add_ep(t, 0, &e);
+	}
+	/* The node's addresses, as the daemon writes them. */
+	for (i = 0; i < 2; i++) {
+		struct pwt_ep e = { a, PW_ID_HOST, 0, PW_EP_HOST, 0, 0, 0, 0, 0 };
+
+		a[0] = 0;
+		strcat(a, i ? "10.0.0.1" : "fd00::1");
+		pwt_add_ep(t, 0, &e);
+	}
+	{
+		static const char *const hosts[] = { "fd00::1", "10.0.0.1" };
+
+		pwt_set_hosts(t, 0, hosts, 2, 1);
 	}
 	/* Peer identities beyond NPEER fill the map for the big sizes. */
 	for (i = 0; i < nsets; i++)

@@ -210,7 +210,7 @@ static uint64_t percpu_sum(int map_fd, uint32_t key, int words)
 
 struct pw {
 	struct bpf_object *tc, *xdp;
-	int state, ep, ifm, pol, cnt, ct;
+	int state, ep, ifm, pol, cnt, ct, host;
 };
 
 static void addr4(union pw_addr *a, uint32_t host_order)
@@ -295,7 +295,26 @@ static int pw_fill_slot(struct pw *pw, uint32_t slot, uint32_t ifindex, uint32_t
 	struct pw_endpoint ev = {};
 	struct pw_pol_key pk;
 	struct pw_pol_val pv = {};
+	/* no service prefixes in this world: an empty, complete list */
+	struct pw_hosts hosts = { .n = 2, .flags = PW_HOSTS_COMPLETE | PW_HOSTS_DEFER_COMPLETE };
+	uint32_t bloom = PW_SET_PORT_BLOOM, i;
 	int err;
+
+	/* The hints the compiler derives from the entries below: the port
+	 * summary of every exact-port entry (both sets, as a superset), and the
+	 * node's addresses (scripts/bench.sh: 10.200.0.1, 10.250.0.1 or
+	 * 10.200.1.1) in pw_host_v1 as the daemon writes them. */
+	for (i = 0; i < (uint32_t)o.entries; i++) {
+		pol_entry(slot, i, &pk);
+		bloom |= pw_port_bloom_bit(pk.proto, pk.port);
+	}
+	if (o.allow)
+		for (uint32_t p = 0; p < o.nports; p++)
+			bloom |= pw_port_bloom_bit(PW_PROTO_UDP, (uint16_t)(o.dport + p));
+	addr4(&hosts.addr[0], 0x0ac80001);
+	addr4(&hosts.addr[1], o.uplink ? 0x0afa0001 : 0x0ac80101);
+	if ((err = bpf_map_update_elem(pw->host, &slot, &hosts, BPF_ANY)))
+		return err;
 
 	/* the sending pod: local, egress-isolated by set 1.  Hints: PEER and
 	 * ANY (every lookup the order allows, also in deny mode where no ANY
@@ -306,7 +325,7 @@ static int pw_fill_slot(struct pw *pw, uint32_t slot, uint32_t ifindex, uint32_t
 	ev.flags = PW_EP_LOCAL;
 	ev.ep_id = 1;
 	ev.set_id[PW_DIR_EGRESS] = SET_EGRESS;
-	ev.set_flags[PW_DIR_EGRESS] = PW_SET_PEER | PW_SET_ANY | PW_SET_NO_PORT0_ALL;
+	ev.set_flags[PW_DIR_EGRESS] = PW_SET_PEER | PW_SET_ANY | PW_SET_NO_PORT0_ALL | bloom;
 	if ((err = bpf_map_update_elem(pw->ep, &ek, &ev, BPF_ANY)))
 		return err;
 	/* destinations: pods, ingress-isolated by set 2 (local ones for the
@@ -319,7 +338,7 @@ static int pw_fill_slot(struct pw *pw, uint32_t slot, uint32_t ifindex, uint32_t
 		ev.ifindex = o.uplink ? 999999 : 0;
 		ev.ep_id = o.uplink ? 2 + i % (PW_MAX_LOCAL_EPS - 2) : 0;
 		ev.set_id[PW_DIR_INGRESS] = SET_INGRESS;
-		ev.set_flags[PW_DIR_INGRESS] = PW_SET_PEER | PW_SET_ANY | PW_SET_NO_PORT0_ALL;
+		ev.set_flags[PW_DIR_INGRESS] = PW_SET_PEER | PW_SET_ANY | PW_SET_NO_PORT0_ALL | bloom;
 		if ((err = bpf_map_update_elem(pw->ep, &ek, &ev, BPF_ANY)))
 			return err;
 	}
@@ -362,7 +381,8 @@ static int pw_open(struct pw *pw, uint32_t ifindex, uint32_t dbase)
 	pw->pol = map_fd(pw->tc, "pw_pol_v1");
 	pw->cnt = map_fd(pw->tc, "pw_cnt_v1");
 	pw->ct = map_fd(pw->tc, "pw_ct_v1");
-	if (pw->state < 0 || pw->ep < 0 || pw->pol < 0 || pw->cnt < 0)
+	pw->host = map_fd(pw->tc, "pw_host_v1");
+	if (pw->state < 0 || pw->ep < 0 || pw->pol < 0 || pw->cnt < 0 || pw->host < 0)
 		return -ENOENT;
 	/* both slots hold the policy, as after a writer's steady state */
 	if ((err = pw_fill_slot(pw, 0, ifindex, dbase)) || (err = pw_fill_slot(pw, 1, ifindex, dbase)))

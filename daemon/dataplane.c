@@ -511,10 +511,10 @@ int pw_dp_resync(struct pw_dp *dp, int *ret_changed)
 
 int pw_dp_status(struct pw_dp *dp, json_t **ret)
 {
-	static const char *kn[PW_MW__KINDS] = { "endpoints", "interfaces", "prefixes", "policy",
-						"ranges" };
-	static const enum pw_map_id ids[PW_MW__KINDS] = { PW_MAP_EP, PW_MAP_IF, PW_MAP_PEER,
-							  PW_MAP_POL, PW_MAP_RANGE };
+	static const char *kn[PW_MW__KINDS] = { "endpoints", "interfaces", "prefixes",
+						"policy",    "ranges",	   "hosts" };
+	static const enum pw_map_id ids[PW_MW__KINDS] = { PW_MAP_EP,  PW_MAP_IF,    PW_MAP_PEER,
+							  PW_MAP_POL, PW_MAP_RANGE, PW_MAP_HOST };
 	uint64_t epoch = pw_mw_epoch(dp->mw);
 	json_t *o = json_object(), *ent = json_object(), *max = json_object(), *ifs = json_array();
 	json_t *upd = json_object();

@@ -62,6 +62,7 @@ static const struct pw_map_spec {
 	[PW_MAP_RCNT] = { "pw_rcnt_v1", BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct pw_counter) },
 	[PW_MAP_EVENTS] = { "pw_events_v1", BPF_MAP_TYPE_RINGBUF, 0, 0 },
 	[PW_MAP_RL] = { "pw_rl_v1", BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct pw_rl) },
+	[PW_MAP_HOST] = { "pw_host_v1", BPF_MAP_TYPE_ARRAY, 4, sizeof(struct pw_hosts) },
 	[PW_MAP_ATTACH] = { PW_ATTACH_MAP_NAME, BPF_MAP_TYPE_HASH, sizeof(struct pw_att_key),
 			    sizeof(struct pw_att_val) },
 };

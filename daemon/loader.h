@@ -55,6 +55,7 @@ enum pw_map_id {
 	PW_MAP_RCNT,
 	PW_MAP_EVENTS,
 	PW_MAP_RL,
+	PW_MAP_HOST,
 	PW_MAP_ATTACH, /* created by the loader, not by a BPF object */
 	PW_MAP__COUNT,
 };

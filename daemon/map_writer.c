@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Map writer: see map_writer.h for the update protocol. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,6 +123,12 @@ static int kvt_put(struct kvt *t, const void *key, const void *val, int *ret_exi
 
 /* ---- kinds ---- */
 
+/* The largest value of any kind (iteration buffers). */
+#define PW_MW_MAX_VAL                                                                    \
+	(sizeof(struct pw_hosts) > sizeof(struct pw_range_val) ? sizeof(struct pw_hosts) \
+							       : sizeof(struct pw_range_val))
+_Static_assert(sizeof(struct pw_endpoint) <= PW_MW_MAX_VAL, "iteration buffer");
+
 static const struct {
 	uint32_t ksz, vsz, slot_off;
 } kinds[PW_MW__KINDS] = {
@@ -135,6 +142,7 @@ static const struct {
 			offsetof(struct pw_pol_key, slot) },
 	[PW_MW_RANGE] = { sizeof(struct pw_pol_key), sizeof(struct pw_range_val),
 			  offsetof(struct pw_pol_key, slot) },
+	[PW_MW_HOST] = { sizeof(__u32), sizeof(struct pw_hosts), 0 },
 };
 
 size_t pw_mw_key_size(enum pw_mw_kind kind)
@@ -409,6 +417,59 @@ static int want_put(struct build *b, enum pw_mw_kind k, const void *key, const v
 	return err;
 }
 
+/* pw_host_v1[slot]: every PW_EP_HOST entry and every PW_PEER_DEFER prefix
+ * of the generation, each list complete or marked incomplete (then the
+ * datapath asks pw_ep_v1 / pw_peer_v1). */
+static int build_hosts(struct build *b)
+{
+	const struct kvt *ep = &b->want[PW_MW_EP], *pr = &b->want[PW_MW_PEER];
+	struct pw_hosts h = { .flags = PW_HOSTS_COMPLETE | PW_HOSTS_DEFER_COMPLETE };
+	__u32 key = b->slot;
+
+	for (size_t i = 0; i < pr->cap; i++) {
+		const struct pw_peer_key *k = (const void *)(pr->k + i * pr->ksz);
+		struct pw_prefix_mask *d;
+		struct pw_peer_val v;
+		uint32_t plen;
+
+		if (!pr->used[i])
+			continue;
+		memcpy(&v, pr->v + i * pr->vsz, sizeof(v));
+		if (!(v.flags & PW_PEER_DEFER))
+			continue;
+		if (h.n_defer == PW_MAX_DEFER_PREFIXES) {
+			h.flags &= ~PW_HOSTS_DEFER_COMPLETE;
+			break;
+		}
+		d = &h.defer[h.n_defer++];
+		plen = k->prefixlen > 32 + 128 ? 128 : k->prefixlen - 32;
+		for (int w = 0; w < 4; w++) {
+			uint32_t bits = plen > 32u * (uint32_t)w ? plen - 32u * (uint32_t)w : 0;
+			uint32_t m = bits >= 32 ? 0xffffffffu : bits ? ~(0xffffffffu >> bits) : 0;
+
+			d->mask.w[w] = htonl(m);
+			d->addr.w[w] = k->addr.w[w] & d->mask.w[w];
+		}
+	}
+
+	for (size_t i = 0; i < ep->cap; i++) {
+		const struct pw_ep_key *k = (const void *)(ep->k + i * ep->ksz);
+		struct pw_endpoint v;
+
+		if (!ep->used[i])
+			continue;
+		memcpy(&v, ep->v + i * ep->vsz, sizeof(v));
+		if (!(v.flags & PW_EP_HOST) || v.identity != PW_ID_HOST)
+			continue;
+		if (h.n == PW_MAX_HOST_ADDRS) {
+			h.flags &= ~PW_HOSTS_COMPLETE;
+			break;
+		}
+		h.addr[h.n++] = k->addr;
+	}
+	return want_put(b, PW_MW_HOST, &key, &h);
+}
+
 static int build_generation(struct build *b, const struct pw_image *img,
 			    const struct pw_mw_view *view)
 {
@@ -473,6 +534,7 @@ static int build_generation(struct build *b, const struct pw_image *img,
 		if (err)
 			return err;
 	}
+
 	for (size_t i = 0; i < img->n_prefixes; i++) {
 		const struct pw_img_prefix *p = &img->prefixes[i];
 		struct pw_peer_key k = { .prefixlen = 32 + p->plen,
@@ -503,7 +565,7 @@ static int build_generation(struct build *b, const struct pw_image *img,
 		if (err)
 			return err;
 	}
-	return 0;
+	return build_hosts(b);
 }
 
 /* Batches of at most this many entries per call. */
@@ -793,7 +855,7 @@ static int bpf_iterate(void *c, enum pw_mw_kind k,
 		       int (*cb)(void *arg, const void *key, const void *val), void *arg)
 {
 	struct bpf_ctx *x = c;
-	uint8_t key[64], next[64], val[sizeof(struct pw_range_val)];
+	uint8_t key[64], next[64], val[PW_MW_MAX_VAL];
 	int err, have = 0;
 
 	for (;;) {
@@ -911,7 +973,7 @@ int pw_mw_open_bpf(struct pw_loader *l, struct pw_mw **ret)
 {
 	static const enum pw_map_id ids[PW_MW__KINDS] = {
 		[PW_MW_EP] = PW_MAP_EP,	  [PW_MW_IF] = PW_MAP_IF,	[PW_MW_PEER] = PW_MAP_PEER,
-		[PW_MW_POL] = PW_MAP_POL, [PW_MW_RANGE] = PW_MAP_RANGE,
+		[PW_MW_POL] = PW_MAP_POL, [PW_MW_RANGE] = PW_MAP_RANGE, [PW_MW_HOST] = PW_MAP_HOST,
 	};
 	struct bpf_ctx *x;
 	struct pw_mw *mw;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Map writer: the only writer of the policy maps (pw_ep_v1, pw_if_v1,
- * pw_peer_v1, pw_pol_v1, pw_range_v1) and of pw_state_v1.
+ * pw_peer_v1, pw_pol_v1, pw_range_v1, pw_host_v1) and of pw_state_v1.
  *
  * One update (pw_mw_apply) with the epoch E in force (slot E & 1):
  *  1. build the desired contents of slot s = (E + 1) & 1 from the image and
@@ -43,6 +43,7 @@ enum pw_mw_kind {
 	PW_MW_PEER, /* pw_peer_v1: struct pw_peer_key -> struct pw_peer_val */
 	PW_MW_POL, /* pw_pol_v1: struct pw_pol_key -> struct pw_pol_val */
 	PW_MW_RANGE, /* pw_range_v1: struct pw_pol_key -> struct pw_range_val */
+	PW_MW_HOST, /* pw_host_v1 (ARRAY): slot -> struct pw_hosts; always written */
 	PW_MW__KINDS,
 };
 

@@ -1468,14 +1468,17 @@ int pw_compile(const struct pw_model *m, const struct pw_compile_opts *opts,
 	for (i = 0; i < c.n_sets; i++) {
 		struct setinfo *si = &c.sets[i];
 
-		si->flags = PW_SET_NO_PORT0_ALL;
+		si->flags = PW_SET_NO_PORT0_ALL | PW_SET_PORT_BLOOM;
 	}
 	for (i = 0; i < img->n_pols; i++) {
-		struct setinfo *si = &c.sets[img->pols[i].key.set_id - 1];
+		const struct pw_pol_key *k = &img->pols[i].key;
+		struct setinfo *si = &c.sets[k->set_id - 1];
 
-		si->flags |= img->pols[i].key.peer_id == PW_ID_ANY ? PW_SET_ANY : PW_SET_PEER;
-		if (img->pols[i].key.port == 0)
-			si->flags &= ~no_port0_flag(img->pols[i].key.proto);
+		si->flags |= k->peer_id == PW_ID_ANY ? PW_SET_ANY : PW_SET_PEER;
+		if (k->port == 0)
+			si->flags &= ~no_port0_flag(k->proto);
+		else
+			si->flags |= pw_port_bloom_bit(k->proto, k->port);
 	}
 	for (i = 0; i < img->n_ranges; i++) {
 		struct setinfo *si = &c.sets[img->ranges[i].key.set_id - 1];

@@ -26,16 +26,29 @@ struct pw_evctx {
 	__u8 pad[3];
 };
 
+/* An empty bucket looks at the clock only on every PW_RL_CLOCK_EVERY-th
+ * suppressed event: under a flood of drops, the very case the bucket is for,
+ * the rest cost no clock read (a helper call).  The refill is noticed at
+ * most that many packets late. */
+#define PW_RL_CLOCK_EVERY 64
+
 /* Take one token; returns 1 if the event may be sent. */
-static __always_inline int pw_rl_take(const struct pw_evctx *x, __u64 now)
+static __always_inline int pw_rl_take(const struct pw_evctx *x)
 {
 	struct pw_rl *rl;
 	__u32 zero = 0;
-	__u64 rate = x->rate, burst = x->burst, cap, elapsed;
+	__u64 rate = x->rate, burst = x->burst, cap, elapsed, now;
 
 	rl = bpf_map_lookup_elem(&pw_rl_v1, &zero);
 	if (!rl)
 		return 0;
+	if (rl->tokens < PW_NS && (rl->suppressed % PW_RL_CLOCK_EVERY) != 0) {
+		rl->suppressed++;
+		return 0;
+	}
+	/* The bucket runs on the coarse clock (tick resolution, a fraction of
+	 * the cost of bpf_ktime_get_ns()). */
+	now = bpf_ktime_get_coarse_ns();
 	if (!rate)
 		rate = PW_EV_DEFAULT_RATE;
 	if (rate > PW_EV_MAX_RATE)
@@ -68,10 +81,7 @@ static __always_inline void pw_event(const struct pw_evctx *x, const struct pw_p
 {
 	struct pw_event *e;
 
-	/* The bucket runs on the coarse clock (tick resolution, a fraction of
-	 * the cost of bpf_ktime_get_ns()): under a flood most drops find it
-	 * empty, and they should cost as little as possible. */
-	if (!pw_rl_take(x, bpf_ktime_get_coarse_ns()))
+	if (!pw_rl_take(x))
 		return;
 	e = bpf_ringbuf_reserve(&pw_events_v1, sizeof(*e), 0);
 	if (!e) {

@@ -303,6 +303,33 @@ static __always_inline int pw_ct_hit(struct pw_env *e, const struct pw_pkt *p,
 	return 1;
 }
 
+/* A TCP segment that opens a connection: SYN without ACK. */
+static __always_inline int pw_tcp_syn_only(const struct pw_pkt *p)
+{
+	return p->proto == PW_PROTO_TCP && (p->tcp_flags & (PW_TCP_SYN | PW_TCP_ACK)) == PW_TCP_SYN;
+}
+
+/*
+ * The short way to the commonest denial under a flood: a SYN to a port no
+ * rule of the local pod's set for this direction names
+ * (pw_ports_impossible()), with a peer that is neither the node nor, for
+ * egress, a service address.  Nothing else is looked up; the answer is the
+ * one pw_decide_local() would give, which the full path still computes for
+ * everything else (audit included).
+ */
+static __always_inline int pw_syn_denied_early(const struct pw_env *e,
+					       const struct pw_endpoint *lep,
+					       const struct pw_pkt *p, __u8 dir)
+{
+	__u32 audit = dir == PW_DIR_INGRESS ? PW_EP_AUDIT_IN : PW_EP_AUDIT_OUT;
+
+	return pw_tcp_syn_only(p) && lep->set_id[dir & 1] &&
+	       !((e->flags & PW_STATE_AUDIT) || (lep->flags & audit)) &&
+	       pw_ports_impossible(lep->set_flags[dir & 1], PW_PROTO_TCP, p->dport) &&
+	       pw_node_class(e->slot, dir == PW_DIR_INGRESS ? &p->src : &p->dst,
+			     dir == PW_DIR_EGRESS) == PW_NODE_OTHER;
+}
+
 static __always_inline void pw_frag_key(struct pw_frag_key *fk, const struct pw_pkt *p, __u8 hook)
 {
 	fk->src = p->src;
@@ -360,7 +387,7 @@ static __always_inline int pw_pod_hook(struct pw_ctx *c)
 	const int from_pod = hook == PW_HOOK_FROM_POD;
 	__u32 ep_id2 = 0;
 	__u8 ctflags = 0;
-	int ret;
+	int ret, syn;
 
 	r.dir = from_pod ? PW_DIR_EGRESS : PW_DIR_INGRESS;
 	if (pw_env_load(&e))
@@ -417,12 +444,24 @@ static __always_inline int pw_pod_hook(struct pw_ctx *c)
 		return pw_finish(&e, c, &p, &r);
 	}
 
+	if (pw_syn_denied_early(&e, lep, &p, from_pod ? PW_DIR_EGRESS : PW_DIR_INGRESS)) {
+		r.verdict = PW_VERDICT_DROP;
+		r.reason = PW_DROP_POLICY;
+		return pw_finish(&e, c, &p, &r);
+	}
 	pw_ct_key(&k, &p.src, &p.dst, p.sport, p.dport, p.proto, hook);
-	v = bpf_map_lookup_elem(&pw_ct_v1, &k);
-	if (v && pw_ct_hit(&e, &p, lep, &k, v, &r))
-		goto out;
+	syn = pw_tcp_syn_only(&p);
+	if (!syn) {
+		v = bpf_map_lookup_elem(&pw_ct_v1, &k);
+		if (v && pw_ct_hit(&e, &p, lep, &k, v, &r))
+			goto out;
+	}
 
-	/* A new flow. */
+	/* A new flow.  A TCP SYN without ACK opens a connection: it is decided
+	 * before conntrack is asked, so a denied SYN costs no conntrack lookup
+	 * (the only tracked SYN it could be is a simultaneous open's, which the
+	 * peers complete with SYN-ACKs).  An allowed SYN may still be the
+	 * retransmission of a tracked one: conntrack is asked below. */
 	if (from_pod) {
 		pw_decide(e.slot, e.flags, lep, PW_DIR_EGRESS, &p.dst, p.proto, p.dport, &s);
 		pw_side_allow(&s2, PW_DIR_INGRESS);
@@ -464,6 +503,17 @@ static __always_inline int pw_pod_hook(struct pw_ctx *c)
 	pw_res_from_sides(&r, &s, lep->ep_id, &s2, ep_id2);
 	if (r.verdict == PW_VERDICT_DROP)
 		return pw_finish(&e, c, &p, &r);
+	if (syn) {
+		v = bpf_map_lookup_elem(&pw_ct_v1, &k);
+		if (v) {
+			struct pw_res rh = {};
+
+			if (pw_ct_hit(&e, &p, lep, &k, v, &rh)) {
+				r = rh;
+				goto out;
+			}
+		}
+	}
 	if (r.verdict == PW_VERDICT_AUDIT)
 		ctflags |= PW_CT_F_AUDIT;
 	pw_ct_create(&k, from_pod ? PW_HOOK_TO_POD : PW_HOOK_FROM_POD, pw_now(&e), e.gen, s.rule_id,
@@ -574,6 +624,7 @@ static __always_inline int pw_xdp_prefilter(struct pw_ctx *c)
 	struct pw_side s;
 	struct pw_ct_key k;
 	struct pw_endpoint *lep;
+	int syn;
 
 	if (pw_env_load(&e) || !(e.flags & PW_STATE_ENFORCING))
 		return PW_PASS;
@@ -586,8 +637,18 @@ static __always_inline int pw_xdp_prefilter(struct pw_ctx *c)
 		return PW_PASS;
 	if (p.icmp_err && pw_icmp_related(&p, PW_HOOK_TO_POD))
 		return PW_PASS;
+	r.dir = PW_DIR_INGRESS;
+	r.ep_id = lep->ep_id;
+	if (pw_syn_denied_early(&e, lep, &p, PW_DIR_INGRESS)) {
+		r.verdict = PW_VERDICT_DROP;
+		r.reason = PW_DROP_POLICY;
+		return pw_finish(&e, c, &p, &r);
+	}
+	/* A SYN opens a connection: decided without asking conntrack (see
+	 * pw_pod_hook()). */
+	syn = pw_tcp_syn_only(&p);
 	pw_ct_key(&k, &p.src, &p.dst, p.sport, p.dport, p.proto, PW_HOOK_TO_POD);
-	if (bpf_map_lookup_elem(&pw_ct_v1, &k))
+	if (!syn && bpf_map_lookup_elem(&pw_ct_v1, &k))
 		return PW_PASS;
 	pw_decide(e.slot, e.flags, lep, PW_DIR_INGRESS, &p.src, p.proto, p.dport, &s);
 	if (s.verdict != PW_VERDICT_DROP)

@@ -41,6 +41,14 @@ struct {
 } pw_if_v1 SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct pw_hosts);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} pw_host_v1 SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, PW_MAX_PREFIXES);
 	__uint(map_flags, BPF_F_NO_PREALLOC);

@@ -63,6 +63,47 @@ static __always_inline __u32 pw_identity(__u32 slot, const union pw_addr *a, __u
 	return pw_prefix_identity(NULL, slot, a, ret_pflags);
 }
 
+/* What pw_node_class() says of an address. */
+#define PW_NODE_UNKNOWN (-1) /* a list is incomplete: ask the hash maps */
+#define PW_NODE_OTHER 0 /* neither */
+#define PW_NODE_HOST 1 /* one of the node's addresses */
+#define PW_NODE_DEFER 2 /* in a service prefix (egress only) */
+
+/* The node's addresses and, with `defer`, the service prefixes
+ * (pw_host_v1), without a hash lookup. */
+static __always_inline int pw_node_class(__u32 slot, const union pw_addr *a, int defer)
+{
+	const struct pw_hosts *h;
+	__u32 key = slot & 1, i, need = PW_HOSTS_COMPLETE;
+
+	if (defer)
+		need |= PW_HOSTS_DEFER_COMPLETE;
+	h = bpf_map_lookup_elem(&pw_host_v1, &key);
+	if (!h || (h->flags & need) != need)
+		return PW_NODE_UNKNOWN;
+	for (i = 0; i < PW_MAX_HOST_ADDRS; i++) {
+		if (i >= h->n)
+			break;
+		if (h->addr[i].w[0] == a->w[0] && h->addr[i].w[1] == a->w[1] &&
+		    h->addr[i].w[2] == a->w[2] && h->addr[i].w[3] == a->w[3])
+			return PW_NODE_HOST;
+	}
+	if (!defer)
+		return PW_NODE_OTHER;
+	for (i = 0; i < PW_MAX_DEFER_PREFIXES; i++) {
+		const struct pw_prefix_mask *d = &h->defer[i];
+
+		if (i >= h->n_defer)
+			break;
+		if ((a->w[0] & d->mask.w[0]) == d->addr.w[0] &&
+		    (a->w[1] & d->mask.w[1]) == d->addr.w[1] &&
+		    (a->w[2] & d->mask.w[2]) == d->addr.w[2] &&
+		    (a->w[3] & d->mask.w[3]) == d->addr.w[3])
+			return PW_NODE_DEFER;
+	}
+	return PW_NODE_OTHER;
+}
+
 /* What pw_decide_local() learnt about the peer address on the way. */
 #define PW_PEER_UNKNOWN 0 /* not looked up (the direction is not isolated) */
 #define PW_PEER_NOT_EP 1 /* not in pw_ep_v1 */
@@ -82,6 +123,25 @@ static __always_inline void pw_decide_local(__u32 slot, __u32 state_flags,
 	__u32 pflags = 0, id = PW_ID_WORLD;
 
 	*ret_peer_state = PW_PEER_UNKNOWN;
+	/* A port no rule of the set names: the peer's identity cannot matter,
+	 * only whether it is the node (always allowed) or, for egress, a
+	 * service address (the decision is deferred). */
+	if (ep->set_id[dir & 1] &&
+	    pw_ports_impossible(ep->set_flags[dir & 1], pw_proto_class(proto),
+				pw_proto_class(proto) == PW_PROTO_OTHER ? 0 : port)) {
+		int cls = pw_node_class(slot, peer, dir == PW_DIR_EGRESS);
+
+		if (cls != PW_NODE_UNKNOWN) {
+			pw_decide_dir(NULL, slot, state_flags, ep, dir,
+				      cls == PW_NODE_HOST ? PW_ID_HOST : PW_ID_WORLD, proto, port,
+				      ret);
+			if (cls == PW_NODE_DEFER && ret->reason == PW_DROP_POLICY) {
+				ret->verdict = PW_VERDICT_ALLOW;
+				ret->reason = PW_ALLOW_DEFERRED;
+			}
+			return;
+		}
+	}
 	if (ep->set_id[dir & 1]) {
 		const struct pw_endpoint *pe = pw_ep_lookup(slot, peer);
 

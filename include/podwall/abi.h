@@ -37,7 +37,11 @@
  *                                                    PW_SET_NO_PORT0_<proto>)
  *       c. pw_range_v1 {set, id, dir, proto, 0}      port ranges (endPort),
  *                                                    linear scan, bounded
- *     The first hit allows and names the rule.
+ *     The first hit allows and names the rule.  When the set's port
+ *     summary (PW_SET_PORT_BLOOM) shows that no entry can exist for the
+ *     protocol and port, step 3 is skipped, and on the ingress side the
+ *     peer's identity is not looked up either: only whether it is one of
+ *     the node's addresses (pw_host_v1) matters.
  *  4. No hit: deny (PW_DROP_POLICY).
  * proto is the IP protocol for TCP, UDP and SCTP; every other protocol
  * (ICMP, ...) is looked up as PW_PROTO_OTHER with port 0, which only a rule
@@ -137,6 +141,30 @@ struct pw_state {
 #define PW_SET_NO_PORT0_OTHER (1u << 6)
 #define PW_SET_NO_PORT0_ALL \
 	(PW_SET_NO_PORT0_TCP | PW_SET_NO_PORT0_UDP | PW_SET_NO_PORT0_SCTP | PW_SET_NO_PORT0_OTHER)
+/*
+ * Port summary (positive hint: a writer that does not know it leaves it
+ * clear and loses nothing but speed).  With PW_SET_PORT_BLOOM, bits
+ * PW_SET_BLOOM_SHIFT..31 of set_flags are a one-hash Bloom filter of the
+ * (protocol class, port) pairs of every exact-port pw_pol_v1 entry of the
+ * set, for any peer: a TCP/UDP/SCTP port whose bit is clear has no exact
+ * entry, so when the set also has no port-0 entry for the protocol and no
+ * ranges, no peer can be allowed and step 3 is skipped whole (decide.h,
+ * pw_ports_impossible()).  Bits of other pairs may be set too (false
+ * positives only cost the lookups).
+ */
+#define PW_SET_PORT_BLOOM (1u << 7)
+#define PW_SET_BLOOM_SHIFT 8
+#define PW_SET_BLOOM_BITS 24
+#define PW_SET_BLOOM_MASK 0xffffff00u
+
+/* The summary bit of (protocol class, port): multiplicative hash, top bits
+ * scaled onto the 24 bloom bits. */
+static __inline __u32 pw_port_bloom_bit(__u8 proto_class, __u16 port)
+{
+	__u32 h = ((__u32)port | ((__u32)proto_class << 16)) * 2654435761u;
+
+	return 1u << (PW_SET_BLOOM_SHIFT + (((h >> 16) * PW_SET_BLOOM_BITS) >> 16));
+}
 
 struct pw_ep_key {
 	__u32 slot;
@@ -157,6 +185,35 @@ struct pw_if_key {
 	__u32 ifindex;
 };
 /* value: struct pw_endpoint */
+
+/* ---------------------------------------------------------------------
+ * pw_host_v1: ARRAY[2], indexed by slot.  What a peer address must be
+ * checked against when the port summary has already decided that no peer
+ * identity could be allowed: the node's own addresses (identity PW_ID_HOST
+ * in pw_ep_v1: always allowed) and, for egress, the service prefixes
+ * (PW_PEER_DEFER in pw_peer_v1: a denial there is deferred).  Read without
+ * a hash lookup.  Each list is used only when marked complete:
+ *  PW_HOSTS_COMPLETE        addr[0..n) is every PW_EP_HOST address of the slot
+ *  PW_HOSTS_DEFER_COMPLETE  defer[0..n_defer) is every PW_PEER_DEFER prefix
+ */
+#define PW_MAX_HOST_ADDRS 16
+#define PW_MAX_DEFER_PREFIXES 4
+#define PW_HOSTS_COMPLETE (1u << 0)
+#define PW_HOSTS_DEFER_COMPLETE (1u << 1)
+
+struct pw_prefix_mask {
+	union pw_addr addr; /* masked */
+	union pw_addr mask;
+};
+
+struct pw_hosts {
+	__u32 n; /* used entries of addr[] */
+	__u32 flags; /* PW_HOSTS_* */
+	union pw_addr addr[PW_MAX_HOST_ADDRS];
+	__u32 n_defer; /* used entries of defer[] */
+	__u32 pad;
+	struct pw_prefix_mask defer[PW_MAX_DEFER_PREFIXES];
+};
 
 /* ---------------------------------------------------------------------
  * pw_peer_v1: LPM_TRIE (BPF_F_NO_PREALLOC).  The ipBlock partition: disjoint

@@ -53,6 +53,23 @@ static PW_INLINE __u32 pw_no_port0_flag(__u8 proto_class)
 	}
 }
 
+/*
+ * Whether the set's hints prove that step 3 cannot find an entry for this
+ * protocol class and port, for any peer: every lookup pw_match_ports() would
+ * make is either skipped by a hint or, for the exact port, excluded by the
+ * port summary (abi.h, PW_SET_PORT_BLOOM).  port is 0 for PW_PROTO_OTHER.
+ */
+static PW_INLINE int pw_ports_impossible(__u32 hints, __u8 proto_class, __u16 port)
+{
+	if (!(hints & pw_no_port0_flag(proto_class)))
+		return 0; /* an every-port entry may exist */
+	if (!port)
+		return 1; /* PW_PROTO_OTHER (or port 0): only port-0 entries could match */
+	if ((hints & PW_SET_RANGES) || !(hints & PW_SET_PORT_BLOOM))
+		return 0;
+	return !(hints & pw_port_bloom_bit(proto_class, port));
+}
+
 /* Identity of an address that is not a known pod or node address. */
 static PW_INLINE __u32 pw_prefix_identity(void *lctx, __u32 slot, const union pw_addr *a,
 					  __u32 *ret_peer_flags)
@@ -144,6 +161,8 @@ static PW_INLINE void pw_decide_dir(void *lctx, __u32 slot, __u32 state_flags,
 	k.proto = pw_proto_class(proto);
 	if (k.proto == PW_PROTO_OTHER)
 		port = 0;
+	if (pw_ports_impossible(hints, k.proto, port))
+		goto deny;
 	if (hints & PW_SET_PEER) {
 		k.peer_id = peer_id;
 		rule = pw_match_ports(lctx, &k, port, hints);
@@ -157,6 +176,7 @@ static PW_INLINE void pw_decide_dir(void *lctx, __u32 slot, __u32 state_flags,
 		ret->rule_id = rule;
 		return;
 	}
+deny:
 	ret->reason = PW_DROP_POLICY;
 	audit_flag = dir == PW_DIR_INGRESS ? PW_EP_AUDIT_IN : PW_EP_AUDIT_OUT;
 	if ((state_flags & PW_STATE_AUDIT) || (ep->flags & audit_flag))

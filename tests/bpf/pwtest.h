@@ -220,6 +220,45 @@ static __attribute__((unused)) void pwt_add_if(struct pwt *t, uint32_t slot, uin
 		abort();
 }
 
+/* pw_host_v1[slot]: the node's addresses (n of them), complete or not. */
+static __attribute__((unused)) void pwt_set_hosts(struct pwt *t, uint32_t slot,
+						  const char *const *addrs, int n, int complete)
+{
+	struct pw_hosts h = { .flags = complete ? PW_HOSTS_COMPLETE : 0 };
+
+	for (int i = 0; i < n && i < PW_MAX_HOST_ADDRS; i++)
+		h.addr[h.n++] = pwt_addr(addrs[i]);
+	if (bpf_map__update_elem(t->tc->maps.pw_host_v1, &slot, sizeof(slot), &h, sizeof(h), 0))
+		abort();
+}
+
+/* pw_host_v1[slot] with one service prefix (IPv4 plen in IPv4 terms), each
+ * list complete or not. */
+static __attribute__((unused)) void pwt_set_node(struct pwt *t, uint32_t slot,
+						 const char *const *addrs, int n, int complete,
+						 const char *svc, unsigned int plen,
+						 int svc_complete)
+{
+	struct pw_hosts h = { .flags = (complete ? PW_HOSTS_COMPLETE : 0) |
+				       (svc_complete ? PW_HOSTS_DEFER_COMPLETE : 0) };
+	union pw_addr a = pwt_addr(svc);
+
+	for (int i = 0; i < n && i < PW_MAX_HOST_ADDRS; i++)
+		h.addr[h.n++] = pwt_addr(addrs[i]);
+	if (!strchr(svc, ':'))
+		plen += 96;
+	for (int w = 0; w < 4; w++) {
+		unsigned int bits = plen > 32u * w ? plen - 32u * w : 0;
+		uint32_t m = bits >= 32 ? 0xffffffffu : bits ? ~(0xffffffffu >> bits) : 0;
+
+		h.defer[0].mask.w[w] = htonl(m);
+		h.defer[0].addr.w[w] = a.w[w] & htonl(m);
+	}
+	h.n_defer = 1;
+	if (bpf_map__update_elem(t->tc->maps.pw_host_v1, &slot, sizeof(slot), &h, sizeof(h), 0))
+		abort();
+}
+
 /* plen in the address family's own terms (IPv4 /12 -> /108 inside). */
 static __attribute__((unused)) void pwt_add_peer(struct pwt *t, uint32_t slot, const char *addr,
 						 unsigned int plen, uint32_t identity,

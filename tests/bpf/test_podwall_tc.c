@@ -578,7 +578,11 @@ static void test_revoke_cuts_established_flow(void **state)
 	struct pk rep = {
 		.src = B, .dst = A, .proto = TCP, .sport = 80, .dport = 44000, .tcp_flags = 0x10
 	};
+	struct pk ack = {
+		.src = A, .dst = B, .proto = TCP, .sport = 44000, .dport = 80, .tcp_flags = 0x10
+	};
 	struct pk r2 = { .src = A, .dst = B, .proto = TCP, .sport = 44001, .dport = 80 };
+	struct pk r3 = { .src = A, .dst = B, .proto = TCP, .sport = 44002, .dport = 80 };
 	struct pk rep2 = {
 		.src = B, .dst = A, .proto = TCP, .sport = 80, .dport = 44001, .tcp_flags = 0x10
 	};
@@ -586,6 +590,7 @@ static void test_revoke_cuts_established_flow(void **state)
 
 	assert_int_equal(pwt_run(TO(t), &p, IF_B), OK);
 	assert_int_equal(pwt_run(TO(t), &r2, IF_B), OK);
+	assert_int_equal(pwt_run(TO(t), &r3, IF_B), OK);
 	/* New generation, same slot contents: the flow is re-decided and kept;
 	 * the reply is judged in the original direction (as B's ingress from
 	 * A to port 80), not as a new flow from B. */
@@ -593,10 +598,11 @@ static void test_revoke_cuts_established_flow(void **state)
 	assert_int_equal(pwt_run(FROM(t), &rep, IF_B), OK);
 	assert_int_equal(pwt_ct(t, B, A, 80, 44000, TCP, PW_HOOK_FROM_POD, &v), 0);
 	assert_int_equal(v.gen, EPOCH + 2);
-	/* Next generation drops the rule. */
+	/* Next generation drops the rule.  The next segment of the flow (an
+	 * ACK) is judged again and cut, with its conntrack entries. */
 	pwt_del_pol(t, 0, 10, 100, IN, TCP, 80);
 	pwt_state(t, EPOCH + 4, ENF);
-	assert_int_equal(pwt_run(TO(t), &p, IF_B), SHOT);
+	assert_int_equal(pwt_run(TO(t), &ack, IF_B), SHOT);
 	assert_int_equal(pwt_cnt(t, 2, IN, PW_DROP_REVOKED), 1);
 	assert_non_null(find_ev(t, PW_EV_DROP, PW_DROP_REVOKED));
 	assert_int_not_equal(pwt_ct(t, A, B, 44000, 80, TCP, PW_HOOK_TO_POD, &v), 0);
@@ -604,6 +610,11 @@ static void test_revoke_cuts_established_flow(void **state)
 	/* A reply of another revoked flow is cut too. */
 	assert_int_equal(pwt_run(FROM(t), &rep2, IF_B), SHOT);
 	assert_int_equal(pwt_cnt(t, 2, EG, PW_DROP_REVOKED), 1);
+	/* A SYN on a tuple still tracked is a new connection: decided by the
+	 * policy in force without conntrack, and denied as such. */
+	assert_int_equal(pwt_ct(t, A, B, 44002, 80, TCP, PW_HOOK_TO_POD, &v), 0);
+	assert_int_equal(pwt_run(TO(t), &r3, IF_B), SHOT);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_DROP_POLICY), 1);
 }
 
 /* PW_SET_NO_PORT0_<proto>: the any-port lookup is skipped for that protocol
@@ -629,6 +640,170 @@ static void test_no_port0_hint(void **state)
 	p = (struct pk){ .src = A, .dst = B, .proto = TCP, .sport = 3, .dport = 80 };
 	assert_int_equal(pwt_run(TO(t), &p, IF_B), OK);
 	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_POLICY), 2);
+}
+
+/* The port summary (PW_SET_PORT_BLOOM): a port no rule of the set names is
+ * denied without looking up the peer or the policy, except from the node. */
+static void test_port_summary(void **state)
+{
+	GET(t);
+	static const char *const hosts[] = { N };
+	struct pwt_ep b = { B,
+			    200,
+			    IF_B,
+			    PW_EP_LOCAL,
+			    2,
+			    10,
+			    0,
+			    PW_SET_PEER | PW_SET_NO_PORT0_TCP | PW_SET_NO_PORT0_SCTP |
+				    PW_SET_NO_PORT0_OTHER | PW_SET_PORT_BLOOM |
+				    pw_port_bloom_bit(TCP, 80) | pw_port_bloom_bit(SCTP, 9000),
+			    0 };
+	struct pk p = { .src = A, .dst = B, .proto = TCP, .sport = 1, .dport = 80 };
+	struct pk icmp = { .src = N, .dst = B, .proto = ICMP, .sport = 7 };
+
+	/* The test relies on 80 and 81 having different summary bits. */
+	assert_int_not_equal(pw_port_bloom_bit(TCP, 80), pw_port_bloom_bit(TCP, 81));
+	pwt_add_ep(t, 0, &b);
+	pwt_set_hosts(t, 0, hosts, 1, 1);
+	/* A port in the summary is looked up as before. */
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_POLICY), 1);
+	/* A port no rule names: denied. */
+	p.dport = 81;
+	p.sport = 2;
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), SHOT);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_DROP_POLICY), 1);
+	assert_non_null(find_ev(t, PW_EV_DROP, PW_DROP_POLICY));
+	/* ... except from the node, allowed on every port. */
+	p.src = N;
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_HOST), 1);
+	/* No rule without ports: ICMP from the node passes, from a pod not. */
+	assert_int_equal(pwt_run(TO(t), &icmp, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_HOST), 2);
+	icmp.src = A;
+	assert_int_equal(pwt_run(TO(t), &icmp, IF_B), SHOT);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_DROP_POLICY), 2);
+	/* The datapath trusts the summary: an entry whose bit it lacks is not
+	 * looked up (the compiler sets a bit for every exact-port entry). */
+	pwt_add_pol(t, 0, 10, 100, IN, TCP, 81, 11);
+	p = (struct pk){ .src = A, .dst = B, .proto = TCP, .sport = 3, .dport = 81 };
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), SHOT);
+	/* Without PW_SET_PORT_BLOOM (an older writer) the entry is found. */
+	b.sflags_in &= ~PW_SET_PORT_BLOOM;
+	pwt_add_ep(t, 0, &b);
+	p.sport = 4;
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_POLICY), 2);
+	/* An incomplete list of node addresses: the node is recognised through
+	 * pw_ep_v1 instead. */
+	b.sflags_in |= PW_SET_PORT_BLOOM;
+	pwt_add_ep(t, 0, &b);
+	pwt_set_hosts(t, 0, hosts, 0, 0);
+	p = (struct pk){ .src = N, .dst = B, .proto = TCP, .sport = 5, .dport = 82 };
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_HOST), 3);
+	p.src = A;
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), SHOT);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_DROP_POLICY), 4);
+	/* A complete list is used on its own: an address only it names is the
+	 * node's. */
+	{
+		static const char *const other[] = { "10.0.0.253" };
+
+		pwt_set_hosts(t, 0, other, 1, 1);
+		p.src = other[0];
+		p.sport = 6;
+		assert_int_equal(pwt_run(TO(t), &p, IF_B), OK);
+		assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_HOST), 4);
+	}
+}
+
+/* The port summary on the egress side: the destination is checked against
+ * the node's addresses and the service prefixes (pw_host_v1) only. */
+static void test_egress_port_summary(void **state)
+{
+	GET(t);
+	static const char *const hosts[] = { N };
+	struct pwt_ep a = {
+		A,
+		100,
+		IF_A,
+		PW_EP_LOCAL,
+		1,
+		0,
+		20,
+		0,
+		PW_SET_PEER | PW_SET_NO_PORT0_ALL | PW_SET_PORT_BLOOM | pw_port_bloom_bit(TCP, 80)
+	};
+	struct pk p = { .src = A, .dst = B, .proto = TCP, .sport = 1, .dport = 80 };
+	struct pk u = { .src = A, .dst = R, .proto = UDP, .sport = 1, .dport = 5000 };
+
+	assert_int_not_equal(pw_port_bloom_bit(TCP, 80), pw_port_bloom_bit(TCP, 81));
+	assert_false(a.sflags_out & pw_port_bloom_bit(UDP, 5000));
+	pwt_add_ep(t, 0, &a);
+	pwt_set_node(t, 0, hosts, 1, 1, "10.96.0.0", 12, 1);
+	/* The hints above say set 20 has only exact tcp/80 entries: give it
+	 * one (its tcp/any entry is then never looked up). */
+	pwt_add_pol(t, 0, 20, 200, EG, TCP, 80, 10);
+	/* A port in the summary: looked up. */
+	assert_int_equal(pwt_run(FROM(t), &p, IF_A), OK);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_ALLOW_POLICY), 1);
+	/* Elsewhere: the node is allowed, a service deferred, the rest denied. */
+	p.dport = 81;
+	p.dst = R;
+	assert_int_equal(pwt_run(FROM(t), &p, IF_A), SHOT);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_DROP_POLICY), 1);
+	p.dst = N;
+	assert_int_equal(pwt_run(FROM(t), &p, IF_A), OK);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_ALLOW_HOST), 1);
+	p.dst = VIP;
+	assert_int_equal(pwt_run(FROM(t), &p, IF_A), OK);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_ALLOW_DEFERRED), 1);
+	assert_int_equal(pwt_run(FROM(t), &u, IF_A), SHOT);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_DROP_POLICY), 2);
+	/* The datapath trusts the lists: a service prefix it lacks is not a
+	 * service (the writer lists every one, or marks the list incomplete). */
+	pwt_set_node(t, 0, hosts, 1, 1, "10.97.0.0", 16, 1);
+	p.sport = 2;
+	assert_int_equal(pwt_run(FROM(t), &p, IF_A), SHOT);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_DROP_POLICY), 3);
+	/* Incomplete: pw_peer_v1 is asked, and knows 10.96/12. */
+	pwt_set_node(t, 0, hosts, 1, 1, "10.97.0.0", 16, 0);
+	p.sport = 3;
+	assert_int_equal(pwt_run(FROM(t), &p, IF_A), OK);
+	assert_int_equal(pwt_cnt(t, 1, EG, PW_ALLOW_DEFERRED), 2);
+}
+
+/* A TCP SYN is decided before conntrack is asked: an allowed retransmitted
+ * SYN still finds its flow; in a simultaneous open the crossing SYN is a new
+ * connection (denied here) and the SYN-ACKs complete it. */
+static void test_syn_decided_before_conntrack(void **state)
+{
+	GET(t);
+	struct pk syn = { .src = A, .dst = B, .proto = TCP, .sport = 45000, .dport = 80 };
+	struct pk bsyn = { .src = B, .dst = A, .proto = TCP, .sport = 5555, .dport = 6666 };
+	struct pk asyn = { .src = A, .dst = B, .proto = TCP, .sport = 6666, .dport = 5555 };
+	struct pk asynack = {
+		.src = A, .dst = B, .proto = TCP, .sport = 6666, .dport = 5555, .tcp_flags = 0x12
+	};
+	struct pw_ct_val v1, v2;
+
+	assert_int_equal(pwt_run(TO(t), &syn, IF_B), OK);
+	assert_int_equal(pwt_ct(t, A, B, 45000, 80, TCP, PW_HOOK_TO_POD, &v1), 0);
+	assert_int_equal(pwt_run(TO(t), &syn, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_POLICY), 1);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_ESTABLISHED), 1);
+	assert_int_equal(pwt_ct(t, A, B, 45000, 80, TCP, PW_HOOK_TO_POD, &v2), 0);
+	assert_true(v2.created_ns == v1.created_ns);
+
+	/* B (egress not isolated) opens to A:6666 while A opens to B:5555. */
+	assert_int_equal(pwt_run(FROM(t), &bsyn, IF_B), OK);
+	assert_int_equal(pwt_run(TO(t), &asyn, IF_B), SHOT);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_DROP_POLICY), 1);
+	assert_int_equal(pwt_run(TO(t), &asynack, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_REPLY), 1);
 }
 
 static void test_audit_global_and_per_endpoint(void **state)
@@ -676,6 +851,31 @@ static void test_event_rate_limit(void **state)
 	assert_int_equal(pwt_events(t), 3);
 	assert_int_equal(pwt_suppressed(t), 7);
 	assert_int_equal(pwt_cnt(t, 2, IN, PW_DROP_POLICY), 10);
+}
+
+/* An empty bucket reads the clock only every PW_RL_CLOCK_EVERY (64)
+ * suppressions: a refill is seen at most that many drops late. */
+static void test_event_rate_limit_refill(void **state)
+{
+	GET(t);
+	struct pk p = { .src = R, .dst = B, .proto = TCP, .sport = 1, .dport = 81 };
+	int i;
+
+	pwt_state_rl(t, EPOCH, ENF, 1000, 1);
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), SHOT);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(pwt_run(TO(t), &p, IF_B), SHOT);
+	assert_int_equal(pwt_events(t), 1);
+	assert_int_equal(pwt_suppressed(t), 5);
+	usleep(20000); /* 20 tokens' worth; the bucket holds 1 */
+	for (i = 0; i < 59; i++)
+		assert_int_equal(pwt_run(TO(t), &p, IF_B), SHOT);
+	assert_int_equal(pwt_events(t), 0); /* events since the last call */
+	assert_int_equal(pwt_suppressed(t), 64);
+	assert_int_equal(pwt_run(TO(t), &p, IF_B), SHOT);
+	assert_int_equal(pwt_events(t), 1);
+	assert_int_equal(pwt_suppressed(t), 64);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_DROP_POLICY), 66);
 }
 
 static void test_conntrack_timeouts(void **state)
@@ -823,7 +1023,11 @@ int main(void)
 		T(test_revoke_cuts_established_flow),
 		T(test_audit_global_and_per_endpoint),
 		T(test_no_port0_hint),
+		T(test_port_summary),
+		T(test_egress_port_summary),
+		T(test_syn_decided_before_conntrack),
 		T(test_event_rate_limit),
+		T(test_event_rate_limit_refill),
 		T(test_conntrack_timeouts),
 		T(test_egress_too_revoked),
 		T(test_uplink_fragments_and_icmp),

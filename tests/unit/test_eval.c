@@ -238,10 +238,44 @@ static void test_image_lookups(void **state)
 	pw_eval_image_close(&be);
 }
 
+/* decide.h's pw_ports_impossible(): only hints that prove every lookup of
+ * step 3 misses make it true. */
+static void test_ports_impossible(void **state)
+{
+	(void)state;
+	const uint32_t sum = PW_SET_PORT_BLOOM | PW_SET_NO_PORT0_ALL | PW_SET_PEER |
+			     pw_port_bloom_bit(PW_PROTO_TCP, 80);
+	uint16_t other = 81;
+
+	/* a port whose bit differs from 80's */
+	while (pw_port_bloom_bit(PW_PROTO_TCP, other) == pw_port_bloom_bit(PW_PROTO_TCP, 80))
+		other++;
+	assert_false(pw_ports_impossible(sum, PW_PROTO_TCP, 80));
+	assert_true(pw_ports_impossible(sum, PW_PROTO_TCP, other));
+	/* no summary (an older writer), ranges, or an every-port entry: look */
+	assert_false(pw_ports_impossible(sum & ~PW_SET_PORT_BLOOM, PW_PROTO_TCP, other));
+	assert_false(pw_ports_impossible(sum | PW_SET_RANGES, PW_PROTO_TCP, other));
+	assert_false(pw_ports_impossible(sum & ~PW_SET_NO_PORT0_TCP, PW_PROTO_TCP, other));
+	/* the other classes have their own port-0 hint */
+	assert_true(pw_ports_impossible(sum & ~PW_SET_NO_PORT0_TCP, PW_PROTO_UDP, other) ==
+		    !(sum & pw_port_bloom_bit(PW_PROTO_UDP, other)));
+	/* ICMP & co.: port 0 only, so the port-0 hint alone decides */
+	assert_true(pw_ports_impossible(PW_SET_NO_PORT0_OTHER, PW_PROTO_OTHER, 0));
+	assert_false(pw_ports_impossible(sum & ~PW_SET_NO_PORT0_OTHER, PW_PROTO_OTHER, 0));
+	/* every bit lands in the summary's bits */
+	for (uint32_t port = 1; port < 65536; port += 7) {
+		uint32_t b = pw_port_bloom_bit(PW_PROTO_SCTP, (uint16_t)port);
+
+		assert_true(b & PW_SET_BLOOM_MASK);
+		assert_int_equal(b & (b - 1), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_image_lookups),
+		cmocka_unit_test(test_ports_impossible),
 		cmocka_unit_test(test_differential),
 		cmocka_unit_test(test_differential_cluster),
 	};

@@ -5,6 +5,7 @@
  * grace order, ep_id stability, re-adoption, failure handling, limits.
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,7 +22,9 @@
 
 struct fake_map {
 	uint8_t keys[FAKE_MAX][64];
-	uint8_t vals[FAKE_MAX][sizeof(struct pw_range_val)];
+	uint8_t vals[FAKE_MAX][sizeof(struct pw_hosts) > sizeof(struct pw_range_val)
+				       ? sizeof(struct pw_hosts)
+				       : sizeof(struct pw_range_val)];
 	int n;
 	uint32_t max;
 };
@@ -238,7 +241,7 @@ struct img_buf {
 	struct pw_img_pod pods[64];
 	char names[64][16];
 	struct pw_img_pol pols[128];
-	struct pw_img_prefix pfx[4];
+	struct pw_img_prefix pfx[8];
 	struct pw_img_range rng[2];
 };
 
@@ -438,6 +441,18 @@ static void test_local_view_host_and_ifaces(void **state)
 	assert_non_null(e);
 	assert_int_equal(e->identity, PW_ID_HOST);
 	assert_int_equal(e->flags, PW_EP_HOST);
+	/* pw_host_v1[1]: the node's addresses, without the pod's. */
+	{
+		__u32 hk = 1;
+		int hj = fm_find(&f->m[PW_MW_HOST], PW_MW_HOST, &hk);
+		const struct pw_hosts *h;
+
+		assert_true(hj >= 0);
+		h = (const void *)f->m[PW_MW_HOST].vals[hj];
+		assert_int_equal(h->flags, PW_HOSTS_COMPLETE | PW_HOSTS_DEFER_COMPLETE);
+		assert_int_equal(h->n, 1);
+		assert_memory_equal(&h->addr[0], &host[0], sizeof(host[0]));
+	}
 	assert_int_equal(fake_count(f, PW_MW_IF, 1), 2);
 	struct pw_if_key ik = { .slot = 1, .ifindex = 13 };
 	int j = fm_find(&f->m[PW_MW_IF], PW_MW_IF, &ik);
@@ -445,6 +460,81 @@ static void test_local_view_host_and_ifaces(void **state)
 	assert_int_equal(((struct pw_endpoint *)f->m[PW_MW_IF].vals[j])->ep_id, 2);
 	assert_int_equal(f->n_resets, 2); /* fresh ids get zeroed counters */
 	assert_int_equal(pw_mw_ep_id(mw, &loc[1].addr), 2);
+	pw_mw_free(mw);
+	free(f);
+}
+
+/* More node addresses than pw_host_v1 holds: marked incomplete, so the
+ * datapath asks pw_ep_v1 (which has them all). */
+static void test_host_list_overflow(void **state)
+{
+	(void)state;
+	struct fake *f = fake_new();
+	struct img_buf a;
+	struct pw_mw *mw;
+	struct pw_mw_stats st;
+	union pw_addr host[PW_MAX_HOST_ADDRS + 1];
+	struct pw_mw_view view = { NULL, 0, host, PW_MAX_HOST_ADDRS, 0, false };
+	const struct pw_hosts *h;
+	__u32 hk;
+
+	for (int i = 0; i <= PW_MAX_HOST_ADDRS; i++)
+		host[i] = v4(0xc0a80001 + (uint32_t)i);
+	make_image(&a, 2, 1, 100);
+	assert_int_equal(pw_mw_new(&fake_ops, f, &mw), 0);
+	assert_int_equal(pw_mw_apply(mw, &a.img, &view, &st), 0);
+	hk = 1;
+	h = (const void *)f->m[PW_MW_HOST].vals[fm_find(&f->m[PW_MW_HOST], PW_MW_HOST, &hk)];
+	assert_int_equal(h->flags, PW_HOSTS_COMPLETE | PW_HOSTS_DEFER_COMPLETE);
+	assert_int_equal(h->n, PW_MAX_HOST_ADDRS);
+	view.n_host = PW_MAX_HOST_ADDRS + 1;
+	assert_int_equal(pw_mw_apply(mw, &a.img, &view, &st), 0);
+	hk = 0;
+	h = (const void *)f->m[PW_MW_HOST].vals[fm_find(&f->m[PW_MW_HOST], PW_MW_HOST, &hk)];
+	assert_int_equal(h->flags & PW_HOSTS_COMPLETE, 0);
+	assert_int_equal(fake_count(f, PW_MW_EP, 0), fake_count(f, PW_MW_EP, 1) + 1);
+	pw_mw_free(mw);
+	free(f);
+}
+
+/* The service prefixes (PW_PEER_DEFER) in pw_host_v1, masked, with their
+ * masks; more than PW_MAX_DEFER_PREFIXES: marked incomplete. */
+static void test_defer_prefix_list(void **state)
+{
+	(void)state;
+	struct fake *f = fake_new();
+	struct img_buf a;
+	struct pw_mw *mw;
+	struct pw_mw_stats st;
+	const struct pw_hosts *h;
+	__u32 hk = 1;
+
+	make_image(&a, 2, 1, 100);
+	a.pfx[1].addr = v4(0x0a600000); /* 10.96.0.0/12 */
+	a.pfx[1].plen = 96 + 12;
+	a.pfx[1].val.identity = 50;
+	a.pfx[1].val.flags = PW_PEER_DEFER;
+	a.img.n_prefixes = 2;
+	assert_int_equal(pw_mw_new(&fake_ops, f, &mw), 0);
+	assert_int_equal(pw_mw_apply(mw, &a.img, NULL, &st), 0);
+	h = (const void *)f->m[PW_MW_HOST].vals[fm_find(&f->m[PW_MW_HOST], PW_MW_HOST, &hk)];
+	assert_int_equal(h->flags, PW_HOSTS_COMPLETE | PW_HOSTS_DEFER_COMPLETE);
+	assert_int_equal(h->n, 0);
+	assert_int_equal(h->n_defer, 1);
+	assert_int_equal(h->defer[0].mask.w[0], 0xffffffffu);
+	assert_int_equal(h->defer[0].mask.w[2], 0xffffffffu);
+	assert_int_equal(h->defer[0].mask.w[3], htonl(0xfff00000u));
+	assert_int_equal(h->defer[0].addr.w[3], htonl(0x0a600000u));
+	/* Five service prefixes: too many to list. */
+	for (int i = 0; i < 5; i++) {
+		a.pfx[i] = a.pfx[1];
+		a.pfx[i].addr = v4(0x0a600000u + ((uint32_t)i << 24));
+	}
+	a.img.n_prefixes = 5;
+	assert_int_equal(pw_mw_apply(mw, &a.img, NULL, &st), 0);
+	hk = 0;
+	h = (const void *)f->m[PW_MW_HOST].vals[fm_find(&f->m[PW_MW_HOST], PW_MW_HOST, &hk)];
+	assert_int_equal(h->flags, PW_HOSTS_COMPLETE);
 	pw_mw_free(mw);
 	free(f);
 }
@@ -602,6 +692,8 @@ int main(void)
 		cmocka_unit_test(test_only_difference_is_written),
 		cmocka_unit_test(test_deferred_grace),
 		cmocka_unit_test(test_local_view_host_and_ifaces),
+		cmocka_unit_test(test_host_list_overflow),
+		cmocka_unit_test(test_defer_prefix_list),
 		cmocka_unit_test(test_ep_ids_stable_and_not_reused_while_in_force),
 		cmocka_unit_test(test_readoption_makes_first_update_a_diff),
 		cmocka_unit_test(test_failed_write_keeps_policy_in_force),

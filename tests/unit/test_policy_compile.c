@@ -415,6 +415,28 @@ static void test_no_port0_hints(void **state)
 	for (size_t i = 0; i < T.img->n_eps; i++)
 		if (T.img->eps[i].val.set_id[PW_DIR_INGRESS])
 			assert_int_equal(T.img->eps[i].val.set_flags[PW_DIR_INGRESS], f);
+	/* The port summary holds every exact port, and only those bits. */
+	assert_true(f & PW_SET_PORT_BLOOM);
+	assert_int_equal(f & PW_SET_BLOOM_MASK, pw_port_bloom_bit(TCP, 80));
+	done();
+	/* Several ports and peers: each exact-port entry has its bit. */
+	load(TOPO NP("x", "p") "  podSelector: {matchLabels: {pod: a}}\n  ingress:\n"
+			       "  - from: [{podSelector: {matchLabels: {pod: b}}}]\n"
+			       "    ports: [{port: 443}, {port: 53, protocol: UDP}]\n"
+			       "  - ports: [{port: 9000, protocol: SCTP}]\n");
+	assert_int_equal(T.img->n_sets, 1);
+	f = T.img->sets[0].flags;
+	assert_true(f & PW_SET_PORT_BLOOM);
+	for (size_t i = 0; i < T.img->n_pols; i++)
+		if (T.img->pols[i].key.port)
+			assert_true(f & pw_port_bloom_bit(T.img->pols[i].key.proto,
+							  T.img->pols[i].key.port));
+	assert_int_equal(f & PW_SET_BLOOM_MASK, pw_port_bloom_bit(TCP, 443) |
+							pw_port_bloom_bit(UDP, 53) |
+							pw_port_bloom_bit(SCTP, 9000));
+	assert_true(ok("x/b", "x/a", 443, TCP));
+	assert_false(ok("x/b", "x/a", 444, TCP));
+	assert_true(ok("y/a", "x/a", 9000, SCTP));
 	done();
 	/* A rule without ports: every protocol class has port-0 entries. */
 	load(TOPO NP("x", "p") "  podSelector: {matchLabels: {pod: a}}\n  ingress: [{from: "

@@ -106,6 +106,13 @@ struct {
 	__type(value, struct pw_rl);
 } pw_rl_v1 SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct pw_hosts);
+} pw_host_v1 SEC(".maps");
+
 /* Touch the state so the programs reference a map (and are not empty). */
 static __always_inline int pw_test_pass(void)
 {
