@@ -370,23 +370,35 @@ plot %s
 """ % (svg, plot))
         if r.returncode == 0:
             plots.append(("Scale curve: cost per packet vs entries", os.path.relpath(svg, os.path.dirname(a.doc))))
-    pp_pts = sorted((int(k.split("_")[-1]), v) for k, v in pp.items()
-                    if k.startswith("per_packet_ns_deny_") and k.split("_")[-1].isdigit())
-    if pp_pts:
-        dat = os.path.join(a.plots, "perpacket.dat")
-        with open(dat, "w") as f:
-            for n, c in pp_pts:
-                f.write("%d %.2f\n" % (n, c))
+    # per_packet_ns_<scenario>_<entries>; "deny" must not pick up deny_peer/deny_udp.
+    pp_series = []
+    for name, title in (("deny", "deny (tcp/81, no rule)"),
+                        ("deny_peer", "deny_peer (tcp/80, peer not allowed)"),
+                        ("deny_udp", "deny_udp (udp/81)"), ("floor", "floor (parse + 1 lookup)")):
+        pre = "per_packet_ns_%s_" % name
+        pts = sorted((int(k[len(pre):]), v) for k, v in pp.items()
+                     if k.startswith(pre) and k[len(pre):].isdigit())
+        if pts:
+            pp_series.append((name, title, pts))
+    if pp_series:
+        plot = []
+        for name, title, pts in pp_series:
+            dat = os.path.join(a.plots, "perpacket.dat" if name == "deny" else
+                               "perpacket_%s.dat" % name)
+            with open(dat, "w") as f:
+                for n, c in pts:
+                    f.write("%d %.2f\n" % (n, c))
+            plot.append("'%s' using 1:2 with linespoints lw 2 title '%s' noenhanced" % (dat, title))
         svg = os.path.join(a.plots, "perpacket.svg")
         r = gp("""set terminal svg size 900,480 dynamic font 'sans,11'
 set output '%s'
-set title 'BPF_PROG_TEST_RUN per-packet cost (deny path, net of an empty program)'
+set title 'BPF_PROG_TEST_RUN per-packet cost (podwall tc, net of an empty program)'
 set xlabel 'policy entries'
 set ylabel 'ns per packet'
 set logscale x
 set grid
-plot '%s' using 1:2 with linespoints lw 2 title 'podwall tc'
-""" % (svg, dat))
+plot %s
+""" % (svg, ", ".join(plot)))
         if r.returncode == 0:
             plots.append(("Per-packet cost (BPF_PROG_TEST_RUN)", os.path.relpath(svg, os.path.dirname(a.doc))))
 
