@@ -325,13 +325,8 @@ static int fill(struct pwt *t, unsigned int entries, unsigned int *ret_nsets,
 		nsets = NEP;
 	per_set = entries / nsets;
 	for (i = 0; i < NEP; i++) {
-		struct pwt_ep e = { a,
-				    10 + i,
-				    (uint32_t)g_if,
-				    PW_EP_LOCAL,
-				    1 + (i % PW_MAX_LOCAL_EPS),
-				    1 + (i % nsets),
-				    0,
+		struct pwt_ep e = { a, 10 + i, (uint32_t)g_if, PW_EP_LOCAL,
+				    1 + (i % PW_MAX_LOCAL_EPS), 1 + (i % nsets), 0,
 				    /* the hints the compiler sets for these sets */
 				    PW_SET_PEER | PW_SET_NO_PORT0_ALL | PW_SET_PORT_BLOOM |
 					    pw_port_bloom_bit(IPPROTO_TCP, 80),
