@@ -1018,6 +1018,21 @@ static int cmd_update(void)
 		}
 		pk.port = port;
 		bpf_map_update_elem(pw.pol, &pk, &pv, BPF_ANY);
+		/* the set's port summary gains the new ports, in the sending
+		 * pod's endpoint value, as the compiler's hints would */
+		{
+			struct pw_ep_key ek = { .slot = inactive };
+			struct pw_endpoint ev;
+
+			addr4(&ek.addr, POD_ADDR);
+			if (!bpf_map_lookup_elem(pw.ep, &ek, &ev)) {
+				ev.set_flags[PW_DIR_EGRESS] |= pw_port_bloom_bit(PW_PROTO_UDP, port);
+				if (prev_port)
+					ev.set_flags[PW_DIR_EGRESS] |=
+						pw_port_bloom_bit(PW_PROTO_UDP, prev_port);
+				bpf_map_update_elem(pw.ep, &ek, &ev, BPF_ANY);
+			}
+		}
 		epoch++;
 		pw_write_state(&pw, epoch);
 		do {
