@@ -114,6 +114,27 @@ static __always_inline int pw_finish(const struct pw_env *e, const struct pw_ctx
 	return pw_finish_g(&x, p, r);
 }
 
+/*
+ * A drop under a flood: when the event bucket is empty and this drop would
+ * not read the clock (events.h), pw_finish() would only count it and the
+ * suppression; do that here and save the call.  Not for audit (the
+ * caller's verdict is a plain drop).
+ */
+static __always_inline int pw_drop_counted(const struct pw_env *e, const struct pw_ctx *c,
+					   const struct pw_pkt *p, struct pw_res *r)
+{
+	__u32 zero = 0;
+	struct pw_rl *rl = bpf_map_lookup_elem(&pw_rl_v1, &zero);
+
+	if (rl && rl->tokens < PW_NS && (rl->suppressed % PW_RL_CLOCK_EVERY) != 0 &&
+	    !(e->flags & PW_STATE_AUDIT)) {
+		pw_count(r->ep_id, r->dir, PW_VERDICT_DROP, r->reason, c->len);
+		rl->suppressed++;
+		return PW_DROP;
+	}
+	return pw_finish(e, c, p, r);
+}
+
 /* The parser, for this object's context type (PW_CTX_XDP: struct xdp_md). */
 #ifdef PW_CTX_XDP
 __noinline int pw_parse_g(struct xdp_md *ctx, struct pw_pkt *p)
@@ -447,7 +468,7 @@ static __always_inline int pw_pod_hook(struct pw_ctx *c)
 	if (pw_syn_denied_early(&e, lep, &p, from_pod ? PW_DIR_EGRESS : PW_DIR_INGRESS)) {
 		r.verdict = PW_VERDICT_DROP;
 		r.reason = PW_DROP_POLICY;
-		return pw_finish(&e, c, &p, &r);
+		return pw_drop_counted(&e, c, &p, &r);
 	}
 	pw_ct_key(&k, &p.src, &p.dst, p.sport, p.dport, p.proto, hook);
 	syn = pw_tcp_syn_only(&p);

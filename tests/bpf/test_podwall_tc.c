@@ -718,6 +718,26 @@ static void test_port_summary(void **state)
 		assert_int_equal(pwt_run(TO(t), &p, IF_B), OK);
 		assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_HOST), 4);
 	}
+	/* A flood of early denials with an empty event bucket: each drop is
+	 * counted, each suppressed event too (most without pw_finish()). */
+	{
+		uint64_t before = pwt_cnt(t, 2, IN, PW_DROP_POLICY), sup;
+		int ev;
+
+		pwt_events(t);
+		sup = pwt_suppressed(t);
+		pwt_state_rl(t, EPOCH, ENF, 1, 1);
+		p = (struct pk){ .src = A, .dst = B, .proto = TCP, .dport = 81 };
+		for (int i = 0; i < 70; i++) {
+			p.sport = (uint16_t)(100 + i);
+			assert_int_equal(pwt_run(TO(t), &p, IF_B), SHOT);
+		}
+		assert_int_equal(pwt_cnt(t, 2, IN, PW_DROP_POLICY), before + 70);
+		/* every drop either sent its event or counted its suppression */
+		ev = pwt_events(t);
+		assert_true(ev >= 1 && ev < 70);
+		assert_int_equal((uint64_t)ev + pwt_suppressed(t) - sup, 70);
+	}
 }
 
 /* The port summary on the egress side: the destination is checked against
