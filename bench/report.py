@@ -454,7 +454,7 @@ plot %s
              "the CPU column (generator included).  Every run is checked: frames generated = "
              "frames received (within the %d-frame veth ring in flight), and frames received = "
              "frames the enforcement dropped by its own counter (tc/XDP program map, podwall "
-             "pw_cnt_v1, nft rule counter, iptables DROP rule counter).  Policies: N allow "
+             "pw_cnt_v2, nft rule counter, iptables DROP rule counter).  Policies: N allow "
              "entries/rules/elements that the traffic never matches, then drop (the deny path "
              "walks the whole policy).\n" % ("4096", RING))
     L.append("| scenario | Mpps (median) | ns/pkt median | ns/pkt p90 | CPU ns/pkt | paired floor: Mpps, ratio median (p10) | accounting |")
