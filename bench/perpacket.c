@@ -92,6 +92,7 @@
  */
 #include <getopt.h>
 #include <math.h>
+#include <time.h>
 
 #include "../tests/bpf/pwtest.h"
 #include "podwall_bench.skel.h"
@@ -104,6 +105,7 @@
 #define ALLOW_SPORT 1024 /* allow lane: source ports ALLOW_SPORT + i */
 #define EST_SPORT 40000 /* ct_hit lane: source ports EST_SPORT + i */
 #define NFRAMES 6 /* frame arrays per world */
+#define MAX_RATE 100000000ull /* events.h: PW_EV_MAX_RATE */
 
 static int g_if;
 static unsigned int g_repeat = 1; /* -R: repeats per frame (cache-hot mode) */
@@ -117,13 +119,14 @@ struct frame {
 };
 
 /* The programs measured in a pass (lanes). */
-enum { L_EMPTY, L_FLOOR, L_DENY, L_DENY_PEER, L_DENY_UDP, L_ALLOW, L_CT_HIT, NLANE };
+enum { L_EMPTY, L_FLOOR, L_DENY, L_DENY_PEER, L_DENY_UDP, L_ALLOW, L_CT_HIT, L_DENY_REP, NLANE };
 
 struct lane {
 	const char *name;
 	int fd;
 	const struct frame *f; /* npkt frames */
 	int expect; /* the verdict of every run */
+	int reported; /* every drop is reported (event bucket full, ring drained) */
 	uint64_t runs; /* frames run so far */
 	int64_t ns; /* this pass's total */
 };
@@ -137,6 +140,9 @@ struct world {
 	struct pwt *t;
 	struct podwall_bench *b;
 	struct frame *frames; /* NFRAMES arrays of npkt, see build_frames() */
+	struct ring_buffer *rb; /* pw_events_v1, drained after each reported chunk */
+	uint64_t reported; /* PW_DROP_POLICY events read from it */
+	unsigned int rate; /* events_per_sec of the other lanes */
 	struct lane ln[NLANE];
 	double empty[MAX_PASSES]; /* the empty lane's mean */
 	double net[NLANE][MAX_PASSES]; /* lane mean - empty mean */
@@ -184,16 +190,66 @@ static int64_t run_chunk(struct lane *l, int lo, int hi)
 	return total;
 }
 
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct world *w = ctx;
+	const struct pw_event *e = data;
+
+	if (len >= sizeof(*e) && e->type == PW_EV_DROP && e->reason == PW_DROP_POLICY)
+		w->reported++;
+	return 0;
+}
+
+/*
+ * The event limiter of world w.  full: every drop is reported (no limit,
+ * a full bucket).  Else the ring is drained (what a daemon does) and the
+ * bucket left empty under the world's rate: with the default rate of 1/s,
+ * the state of any flood of drops above pw_state.events_per_sec per CPU,
+ * where a drop costs no event and reads the clock once in
+ * PW_RL_CLOCK_EVERY (events.h).
+ */
+static int rl_set(struct world *w, int full)
+{
+	struct pw_rl *v = calloc((size_t)w->t->ncpu, sizeof(*v));
+	struct timespec ts;
+	uint32_t zero = 0;
+	int c, err = 0;
+
+	if (!v)
+		return -1;
+	if (full) {
+		/* events.h's PW_EV_MAX_RATE, and a bucket as full as it gets */
+		pwt_state_rl(w->t, 2, PW_STATE_ENFORCING, MAX_RATE, MAX_RATE);
+	} else {
+		if (ring_buffer__consume(w->rb) < 0)
+			err = -1;
+		pwt_state_rl(w->t, 2, PW_STATE_ENFORCING, w->rate, w->rate);
+	}
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	for (c = 0; c < w->t->ncpu; c++) {
+		v[c].last_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		v[c].tokens = full ? MAX_RATE * 1000000000ull : 0;
+		v[c].suppressed = 1;
+	}
+	if (bpf_map__update_elem(w->t->tc->maps.pw_rl_v1, &zero, 4, v,
+				 sizeof(*v) * (size_t)w->t->ncpu, 0))
+		err = -1;
+	free(v);
+	if (err)
+		fprintf(stderr, "perpacket: cannot reset the event limiter or drain the ring\n");
+	return err;
+}
+
 /*
  * One pass: every lane of every world over its npkt frames once,
  * interleaved chunk by chunk (see the header); each lane's total in ->ns.
  */
 static int run_pass(struct world *w, int nw, int npkt)
 {
-	/* Williams design: row r of 2 * NLANE (NLANE odd) is williams[m] + r
-	 * mod NLANE, reversed for r >= NLANE; over 2 * NLANE steps every lane
-	 * runs twice in every position and twice right after every other. */
-	static const int williams[NLANE] = { 0, 1, 6, 2, 5, 3, 4 };
+	/* Williams design for an even NLANE: row r of NLANE is williams[m] + r
+	 * mod NLANE; over NLANE steps every lane runs once in every position
+	 * and once right after every other lane. */
+	static const int williams[NLANE] = { 0, 1, 7, 2, 6, 3, 5, 4 };
 	static unsigned int row; /* carries on from pass to pass */
 	int nchunk = (npkt + g_chunk - 1) / g_chunk, c, i, j, l, m, k, lo, r;
 	struct lane *ln;
@@ -208,12 +264,16 @@ static int run_pass(struct world *w, int nw, int npkt)
 			/* Whichever position in a step costs, all worlds share it. */
 			i = (j + c) % nw;
 			for (m = 0; m < NLANE; m++) {
-				r = (int)(row % (2 * NLANE));
-				l = (williams[r < NLANE ? m : NLANE - 1 - m] + r) % NLANE;
+				r = (int)(row % NLANE);
+				l = (williams[m] + r) % NLANE;
 				ln = &w[i].ln[l];
 				k = (c + l * nchunk / NLANE) % nchunk;
 				lo = k * g_chunk;
+				if (ln->reported)
+					rl_set(&w[i], 1);
 				ns = run_chunk(ln, lo, lo + g_chunk < npkt ? lo + g_chunk : npkt);
+				if (ln->reported && rl_set(&w[i], 0))
+					return -1;
 				if (ns < 0)
 					return -1;
 				ln->ns += ns;
@@ -425,10 +485,17 @@ static void build_frames(struct world *w, int npkt)
 		(struct lane){ .name = "allow", .fd = to_pod, .f = allow, .expect = TC_ACT_OK };
 	w->ln[L_CT_HIT] =
 		(struct lane){ .name = "ct_hit", .fd = to_pod, .f = est, .expect = TC_ACT_OK };
+	w->ln[L_DENY_REP] = (struct lane){ .name = "deny_reported",
+					   .fd = to_pod,
+					   .f = deny,
+					   .expect = TC_ACT_SHOT,
+					   .reported = 1 };
 }
 
 static void world_close(struct world *w)
 {
+	ring_buffer__free(w->rb);
+	w->rb = NULL;
 	podwall_bench__destroy(w->b);
 	pwt_destroy(w->t);
 	free(w->frames);
@@ -466,7 +533,10 @@ static int world_open(struct world *w, unsigned int entries, int npkt, unsigned 
 	if (!w->frames)
 		return -1;
 	fill(w->t, entries, &w->nsets, &w->per_set);
-	pwt_state_rl(w->t, 2, PW_STATE_ENFORCING, rate, rate);
+	w->rate = rate;
+	w->rb = ring_buffer__new(bpf_map__fd(w->t->tc->maps.pw_events_v1), on_event, w, NULL);
+	if (!w->rb || rl_set(w, 0))
+		return -1;
 	build_frames(w, npkt);
 	/* Open the ct_hit lane's flows. */
 	syn = w->ln[L_CT_HIT];
@@ -527,9 +597,9 @@ static int world_check_counts(struct world *w, int npkt)
 		uint32_t code;
 		uint64_t want;
 	} c[] = {
-		{ PW_DROP_POLICY,
-		  (w->ln[L_DENY].runs + w->ln[L_DENY_PEER].runs + w->ln[L_DENY_UDP].runs) *
-			  g_repeat },
+		{ PW_DROP_POLICY, (w->ln[L_DENY].runs + w->ln[L_DENY_PEER].runs +
+				   w->ln[L_DENY_UDP].runs + w->ln[L_DENY_REP].runs) *
+					  g_repeat },
 		{ PW_ALLOW_POLICY, w->ln[L_ALLOW].runs + (uint64_t)npkt },
 		{ PW_ALLOW_ESTABLISHED,
 		  w->ln[L_CT_HIT].runs * g_repeat +
@@ -549,6 +619,18 @@ static int world_check_counts(struct world *w, int npkt)
 			return -1;
 		}
 	}
+	/* Every drop of the reported lane reached user space (the others may
+	 * add the few events their empty bucket lets through). */
+	if (ring_buffer__consume(w->rb) < 0 || w->reported < w->ln[L_DENY_REP].runs * g_repeat) {
+		fprintf(stderr, "perpacket: %u entries: %llu drop events read, %llu expected\n",
+			w->entries, (unsigned long long)w->reported,
+			(unsigned long long)(w->ln[L_DENY_REP].runs * g_repeat));
+		return -1;
+	}
+	if (g_verbose)
+		fprintf(stderr, "perpacket: %u entries: %llu drop events, %llu of other lanes\n",
+			w->entries, (unsigned long long)w->reported,
+			(unsigned long long)(w->reported - w->ln[L_DENY_REP].runs * g_repeat));
 	return 0;
 }
 
@@ -645,6 +727,10 @@ static void print_json(FILE *fo, const struct result *res, int npkt, int passes,
 			r->vs_floor[L_DENY_PEER]);
 		fprintf(fo, "  \"per_packet_deny_udp_vs_floor_%u\": %.3f,\n", n,
 			r->vs_floor[L_DENY_UDP]);
+		fprintf(fo, "  \"per_packet_ns_deny_reported_%u\": %.1f,\n", n,
+			r->net[L_DENY_REP]);
+		fprintf(fo, "  \"per_packet_deny_reported_vs_floor_%u\": %.3f,\n", n,
+			r->vs_floor[L_DENY_REP]);
 	}
 	fprintf(fo, "  \"per_packet_growth_10_to_100k\": %.3f,\n",
 		rn->net[L_DENY] / r0->net[L_DENY]);
@@ -653,6 +739,8 @@ static void print_json(FILE *fo, const struct result *res, int npkt, int passes,
 	fprintf(fo, "  \"per_packet_vs_floor\": %.3f,\n", rn->vs_floor[L_DENY]);
 	fprintf(fo, "  \"per_packet_vs_floor_deny_peer\": %.3f,\n", rn->vs_floor[L_DENY_PEER]);
 	fprintf(fo, "  \"per_packet_vs_floor_deny_udp\": %.3f,\n", rn->vs_floor[L_DENY_UDP]);
+	fprintf(fo, "  \"per_packet_vs_floor_deny_reported\": %.3f,\n",
+		rn->vs_floor[L_DENY_REP]);
 	fprintf(fo, "  \"per_packet_ct_hit_vs_floor_100000\": %.3f\n}\n", rn->vs_floor[L_CT_HIT]);
 }
 
@@ -662,7 +750,7 @@ int main(int argc, char **argv)
 	struct result res[NSIZES];
 	const char *out = NULL;
 	int passes = 41, npkt = 8192, c, s, cpu = -1, err;
-	unsigned int rate = 0;
+	unsigned int rate = 1;
 	FILE *fo = stdout;
 
 	while ((c = getopt(argc, argv, "o:p:n:r:R:c:sv")) != -1) {
