@@ -7,7 +7,7 @@
  * must accept it and fill the same struct pw_pkt, byte for byte; when it
  * declines, it must leave the struct untouched.  Checked on crafted
  * packets (which it must take, which it must leave to pw_parse) and on
- * random single- and multi-byte mutations of a TCP SYN.
+ * random mutations of a TCP SYN and a UDP datagram.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -79,6 +79,16 @@ static void test_takes_plain_ipv4_tcp(void **state)
 	assert_true(check_pk(&ack));
 	ack.tcp_doff = 15; /* options beyond the frame: headers only are checked */
 	assert_true(check_pk(&ack));
+	{
+		/* UDP in a minimum-size Ethernet frame (60 bytes: padded) */
+		uint8_t buf[512] = { 0 };
+		int took;
+
+		syn.proto = IPPROTO_UDP;
+		pk_build(buf, &syn);
+		assert_int_equal(check_frame(buf, 60, &took), 0);
+		assert_true(took);
+	}
 }
 
 static void test_leaves_the_rest_to_pw_parse(void **state)
@@ -104,7 +114,6 @@ static void test_leaves_the_rest_to_pw_parse(void **state)
 	DECLINED(frag, 2);
 	DECLINED(bad_ihl, 1);
 	DECLINED(tcp_doff, 4);
-	DECLINED(proto, IPPROTO_UDP);
 	DECLINED(proto, IPPROTO_SCTP);
 	DECLINED(proto, IPPROTO_ICMP);
 	DECLINED(src, "fd00::1");
@@ -130,36 +139,44 @@ static void test_leaves_the_rest_to_pw_parse(void **state)
 		pk_build(buf, &base);
 		assert_int_equal(check_frame(buf, 14 + 20 + 19, &took), PW_DROP_MALFORMED);
 		assert_false(took);
+		/* a whole UDP header but less than 20 bytes: pw_parse's */
+		o = base;
+		o.proto = IPPROTO_UDP;
+		n = pk_build(buf, &o);
+		assert_int_equal(check_frame(buf, 14 + 20 + 8, &took), 0);
+		assert_false(took);
 	}
 }
 
-/* Random corruption of a SYN's headers: whatever the bytes, the fast path
- * either agrees with pw_parse or stays out of it. */
+/* Random corruption of the headers of a TCP SYN and of a UDP datagram:
+ * whatever the bytes, the fast path either agrees with pw_parse or stays
+ * out of it. */
 static void test_mutations_agree(void **state)
 {
 	(void)state;
 	NEED();
-	const struct pk base = { .src = "10.1.2.3",
-				 .dst = "10.4.5.6",
-				 .proto = IPPROTO_TCP,
-				 .sport = 1234,
-				 .dport = 443 };
-	uint8_t orig[512], buf[512];
-	size_t n = pk_build(orig, &base);
+	struct pk base = { .src = "10.1.2.3", .dst = "10.4.5.6", .sport = 1234, .dport = 443 };
+	uint8_t orig[2][512], buf[512];
+	size_t n[2];
 	unsigned int seed = 42, took_n = 0, declined_n = 0;
 	int took;
 
-	for (int i = 0; i < 3000; i++) {
-		int flips = 1 + (int)(rand_r(&seed) % 3);
-		size_t len = n;
+	base.proto = IPPROTO_TCP;
+	n[0] = pk_build(orig[0], &base);
+	base.proto = IPPROTO_UDP;
+	memset(orig[1], 0, sizeof(orig[1]));
+	n[1] = pk_build(orig[1], &base) + 18; /* padded to 60 bytes */
+	for (int i = 0; i < 4000; i++) {
+		int flips = 1 + (int)(rand_r(&seed) % 3), b = i & 1;
+		size_t len = n[b];
 
-		memcpy(buf, orig, n);
+		memcpy(buf, orig[b], n[b]);
 		for (int f = 0; f < flips; f++)
-			buf[12 + rand_r(&seed) % (n - 12)] = (uint8_t)rand_r(&seed);
+			buf[12 + rand_r(&seed) % (n[b] - 12)] = (uint8_t)rand_r(&seed);
 		/* BPF_PROG_TEST_RUN refuses an IPv4 frame shorter than an IP
-		 * header: cut within the TCP header */
+		 * header: cut within the transport header */
 		if (rand_r(&seed) % 8 == 0)
-			len = 34 + rand_r(&seed) % (n - 34);
+			len = 34 + rand_r(&seed) % (n[b] - 34);
 		check_frame(buf, len, &took);
 		if (took)
 			took_n++;
@@ -167,8 +184,8 @@ static void test_mutations_agree(void **state)
 			declined_n++;
 	}
 	/* both sides of the fast path were exercised */
-	assert_true(took_n > 100);
-	assert_true(declined_n > 100);
+	assert_true(took_n > 200);
+	assert_true(declined_n > 200);
 }
 
 static int group_setup(void **state)
