@@ -20,7 +20,7 @@
  * net, and deny/floor between 5 and 12.  So all four policy sizes are
  * loaded at once (a private podwall_tc object each), and every program of
  * every size (a "lane": empty, floor, deny, deny_peer, deny_udp, allow,
- * ct_hit) runs in every pass, interleaved in chunks of CHUNK frames: at
+ * ct_hit, deny_reported) runs in every pass, interleaved in chunks of CHUNK frames: at
  * step c, lane l of each size runs over its chunk
  * (c + l * nchunks / NLANE) mod nchunks.  A slow spell then lands on all
  * lanes and sizes alike, and every lane still covers each of its frames
@@ -30,8 +30,8 @@
  * nchunks / NLANE steps earlier.
  *
  * Order.  Within a step the sizes take turns going first, and the lanes of
- * each size run in the order of a Williams design: over 14 steps, every
- * lane runs twice in each position and twice right after each other lane.
+ * each size run in the order of a Williams design: over 8 steps, every
+ * lane runs once in each position and once right after each other lane.
  * A fixed order biases: the first pw_to_pod lane of a size in a step ran
  * 100-300 ns a frame slower than the next one over the very same frames,
  * whatever came before it (the floor or not), with chunks of 128 or 1024
@@ -56,13 +56,26 @@
  * swing.  The price: these are the figures of a colder machine, higher in
  * ns than the old ones, with a lower deny/floor: compare figures of one
  * method only (numbers: git log of this file).  The absolute ns still
- * follow the machine's state from run to run; the ratios, and the sizes
- * against each other, are what became steady.
+ * follow the machine's state from run to run: on 2026-11-24 the floor's
+ * net cost sat either near 120-160 ns or near 230-270 ns for a whole run
+ * (the same binary, back to back), and deny/floor is higher in the warmer
+ * state, where the fixed costs weigh more than the cache misses; read a
+ * ratio together with the floor's ns.
+ *
+ * Events.  A drop is reported through the ring buffer unless the per-CPU
+ * token bucket (pw_state.events_per_sec) is empty, which it is under any
+ * flood of drops faster than that rate, the regime a per-packet cost is
+ * about.  The bench runs about 4k drops a second per size, below the
+ * production rate of 10000/s, so the lanes run with the rate set to 1/s
+ * (-r): the bucket empty as in a flood (a drop costs no event, and reads
+ * the clock once in 64).  The deny_reported lane shows the other case.
  *
  * Paths, for 10, 1k, 10k and 100k pw_pol_v1 entries:
  *   deny       new flow (TCP SYN to port 81) that no rule of any set allows
- *              (PW_DROP_POLICY; events are rate-limited as in production,
- *              so most are suppressed)
+ *              (PW_DROP_POLICY), in a flood (the event bucket empty)
+ *   deny_reported  the same frames with a full bucket (no rate limit) and a
+ *              ring drained after each chunk, as a daemon drains it: every
+ *              drop writes an event (checked: every one is read back)
  *   deny_peer  TCP SYN to port 80, a port the destination's set allows, but
  *              only to other peer identities
  *   deny_udp   UDP to port 81
@@ -74,8 +87,9 @@
  * Baselines: empty (returns TC_ACT_OK), floor (parse + one hash lookup),
  * both over the deny frames.
  *
- * -r RATE sets pw_state.events_per_sec (and the burst) for the run: the
- * default 0 is production's 10000/s; -r 1 shows the path without events.
+ * -r RATE sets pw_state.events_per_sec (and the burst) of the lanes other
+ * than deny_reported: the default 1 is the flood regime above; 0 is
+ * production's 10000/s, which at this bench's rate reports every drop.
  *
  * BENCH_QUICK=1 (scripts/bench.sh's quick mode) runs at most QUICK_PASSES
  * passes of at most 4096 frames.  Output: one flat JSON object,

@@ -374,7 +374,9 @@ plot %s
     pp_series = []
     for name, title in (("deny", "deny (tcp/81, no rule)"),
                         ("deny_peer", "deny_peer (tcp/80, peer not allowed)"),
-                        ("deny_udp", "deny_udp (udp/81)"), ("floor", "floor (parse + 1 lookup)")):
+                        ("deny_udp", "deny_udp (udp/81)"),
+                        ("deny_reported", "deny_reported (every drop an event)"),
+                        ("floor", "floor (parse + 1 lookup)")):
         pre = "per_packet_ns_%s_" % name
         pts = sorted((int(k[len(pre):]), v) for k, v in pp.items()
                      if k.startswith(pre) and k[len(pre):].isdigit())
