@@ -20,7 +20,7 @@
  * net, and deny/floor between 5 and 12.  So all four policy sizes are
  * loaded at once (a private podwall_tc object each), and every program of
  * every size (a "lane": empty, floor, deny, deny_peer, deny_udp, allow,
- * ct_hit) runs in every pass, interleaved in chunks of CHUNK frames: at
+ * ct_hit, deny_reported) runs in every pass, interleaved in chunks of CHUNK frames: at
  * step c, lane l of each size runs over its chunk
  * (c + l * nchunks / NLANE) mod nchunks.  A slow spell then lands on all
  * lanes and sizes alike, and every lane still covers each of its frames
@@ -30,8 +30,8 @@
  * nchunks / NLANE steps earlier.
  *
  * Order.  Within a step the sizes take turns going first, and the lanes of
- * each size run in the order of a Williams design: over 14 steps, every
- * lane runs twice in each position and twice right after each other lane.
+ * each size run in the order of a Williams design: over 8 steps, every
+ * lane runs once in each position and once right after each other lane.
  * A fixed order biases: the first pw_to_pod lane of a size in a step ran
  * 100-300 ns a frame slower than the next one over the very same frames,
  * whatever came before it (the floor or not), with chunks of 128 or 1024
@@ -56,13 +56,26 @@
  * swing.  The price: these are the figures of a colder machine, higher in
  * ns than the old ones, with a lower deny/floor: compare figures of one
  * method only (numbers: git log of this file).  The absolute ns still
- * follow the machine's state from run to run; the ratios, and the sizes
- * against each other, are what became steady.
+ * follow the machine's state from run to run: on 2026-11-24 the floor's
+ * net cost sat either near 120-160 ns or near 230-270 ns for a whole run
+ * (the same binary, back to back), and deny/floor is higher in the warmer
+ * state, where the fixed costs weigh more than the cache misses; read a
+ * ratio together with the floor's ns.
+ *
+ * Events.  A drop is reported through the ring buffer unless the per-CPU
+ * token bucket (pw_state.events_per_sec) is empty, which it is under any
+ * flood of drops faster than that rate, the regime a per-packet cost is
+ * about.  The bench runs about 4k drops a second per size, below the
+ * production rate of 10000/s, so the lanes run with the rate set to 1/s
+ * (-r): the bucket empty as in a flood (a drop costs no event, and reads
+ * the clock once in 64).  The deny_reported lane shows the other case.
  *
  * Paths, for 10, 1k, 10k and 100k pw_pol_v1 entries:
  *   deny       new flow (TCP SYN to port 81) that no rule of any set allows
- *              (PW_DROP_POLICY; events are rate-limited as in production,
- *              so most are suppressed)
+ *              (PW_DROP_POLICY), in a flood (the event bucket empty)
+ *   deny_reported  the same frames with a full bucket (no rate limit) and a
+ *              ring drained after each chunk, as a daemon drains it: every
+ *              drop writes an event (checked: every one is read back)
  *   deny_peer  TCP SYN to port 80, a port the destination's set allows, but
  *              only to other peer identities
  *   deny_udp   UDP to port 81
@@ -74,8 +87,9 @@
  * Baselines: empty (returns TC_ACT_OK), floor (parse + one hash lookup),
  * both over the deny frames.
  *
- * -r RATE sets pw_state.events_per_sec (and the burst) for the run: the
- * default 0 is production's 10000/s; -r 1 shows the path without events.
+ * -r RATE sets pw_state.events_per_sec (and the burst) of the lanes other
+ * than deny_reported: the default 1 is the flood regime above; 0 is
+ * production's 10000/s, which at this bench's rate reports every drop.
  *
  * BENCH_QUICK=1 (scripts/bench.sh's quick mode) runs at most QUICK_PASSES
  * passes of at most 4096 frames.  Output: one flat JSON object,
@@ -92,6 +106,7 @@
  */
 #include <getopt.h>
 #include <math.h>
+#include <time.h>
 
 #include "../tests/bpf/pwtest.h"
 #include "podwall_bench.skel.h"
@@ -104,6 +119,8 @@
 #define ALLOW_SPORT 1024 /* allow lane: source ports ALLOW_SPORT + i */
 #define EST_SPORT 40000 /* ct_hit lane: source ports EST_SPORT + i */
 #define NFRAMES 6 /* frame arrays per world */
+#define MAX_RATE 100000000ull /* events.h: PW_EV_MAX_RATE */
+#define RB_REPEATS 4096 /* a reported lane's repeats per call (-R) */
 
 static int g_if;
 static unsigned int g_repeat = 1; /* -R: repeats per frame (cache-hot mode) */
@@ -117,13 +134,15 @@ struct frame {
 };
 
 /* The programs measured in a pass (lanes). */
-enum { L_EMPTY, L_FLOOR, L_DENY, L_DENY_PEER, L_DENY_UDP, L_ALLOW, L_CT_HIT, NLANE };
+enum { L_EMPTY, L_FLOOR, L_DENY, L_DENY_PEER, L_DENY_UDP, L_ALLOW, L_CT_HIT, L_DENY_REP, NLANE };
 
 struct lane {
 	const char *name;
 	int fd;
 	const struct frame *f; /* npkt frames */
 	int expect; /* the verdict of every run */
+	int reported; /* every drop is reported (event bucket full, ring drained) */
+	struct ring_buffer *rb; /* reported: the ring to drain */
 	uint64_t runs; /* frames run so far */
 	int64_t ns; /* this pass's total */
 };
@@ -137,6 +156,9 @@ struct world {
 	struct pwt *t;
 	struct podwall_bench *b;
 	struct frame *frames; /* NFRAMES arrays of npkt, see build_frames() */
+	struct ring_buffer *rb; /* pw_events_v1, drained after each reported chunk */
+	uint64_t reported; /* PW_DROP_POLICY events read from it */
+	unsigned int rate; /* events_per_sec of the other lanes */
 	struct lane ln[NLANE];
 	double empty[MAX_PASSES]; /* the empty lane's mean */
 	double net[NLANE][MAX_PASSES]; /* lane mean - empty mean */
@@ -161,27 +183,88 @@ static double median(double *v, int n)
 static int64_t run_chunk(struct lane *l, int lo, int hi)
 {
 	struct __sk_buff skb = { .ifindex = (uint32_t)g_if };
-	int64_t total = 0;
+	/* A reported lane's events must fit the ring (1 MiB, ~100 bytes an
+	 * event) between drains: with -R its repeats are split into calls of
+	 * at most RB_REPEATS, the ring drained after each. */
+	unsigned int step = l->rb && g_repeat > RB_REPEATS ? RB_REPEATS : g_repeat, done, n;
+	int64_t total = 0, sum;
 	int i;
 
 	for (i = lo; i < hi; i++) {
-		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = l->f[i].buf,
-			    .data_size_in = l->f[i].len, .ctx_in = &skb, .ctx_size_in = sizeof(skb),
-			    .repeat = g_repeat);
+		for (done = 0, sum = 0; done < g_repeat; done += n) {
+			n = g_repeat - done < step ? g_repeat - done : step;
+			LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = l->f[i].buf,
+				    .data_size_in = l->f[i].len, .ctx_in = &skb,
+				    .ctx_size_in = sizeof(skb), .repeat = n);
 
-		if (bpf_prog_test_run_opts(l->fd, &o)) {
-			fprintf(stderr, "perpacket: %s: test run: %s\n", l->name, strerror(errno));
-			return -1;
+			if (bpf_prog_test_run_opts(l->fd, &o)) {
+				fprintf(stderr, "perpacket: %s: test run: %s\n", l->name,
+					strerror(errno));
+				return -1;
+			}
+			if ((int)o.retval != l->expect) {
+				fprintf(stderr, "perpacket: %s frame %d: verdict %d, expected %d\n",
+					l->name, i, (int)o.retval, l->expect);
+				return -1;
+			}
+			sum += (int64_t)o.duration * n; /* o.duration: ns per repeat */
+			if (n < g_repeat && ring_buffer__consume(l->rb) < 0)
+				return -1;
 		}
-		if ((int)o.retval != l->expect) {
-			fprintf(stderr, "perpacket: %s frame %d: verdict %d, expected %d\n",
-				l->name, i, (int)o.retval, l->expect);
-			return -1;
-		}
-		total += o.duration;
+		total += sum / g_repeat;
 	}
 	l->runs += (uint64_t)(hi - lo);
 	return total;
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct world *w = ctx;
+	const struct pw_event *e = data;
+
+	if (len >= sizeof(*e) && e->type == PW_EV_DROP && e->reason == PW_DROP_POLICY)
+		w->reported++;
+	return 0;
+}
+
+/*
+ * The event limiter of world w.  full: every drop is reported (no limit,
+ * a full bucket).  Else the ring is drained (what a daemon does) and the
+ * bucket left empty under the world's rate: with the default rate of 1/s,
+ * the state of any flood of drops above pw_state.events_per_sec per CPU,
+ * where a drop costs no event and reads the clock once in
+ * PW_RL_CLOCK_EVERY (events.h).
+ */
+static int rl_set(struct world *w, int full)
+{
+	struct pw_rl *v = calloc((size_t)w->t->ncpu, sizeof(*v));
+	struct timespec ts;
+	uint32_t zero = 0;
+	int c, err = 0;
+
+	if (!v)
+		return -1;
+	if (full) {
+		/* events.h's PW_EV_MAX_RATE, and a bucket as full as it gets */
+		pwt_state_rl(w->t, 2, PW_STATE_ENFORCING, MAX_RATE, MAX_RATE);
+	} else {
+		if (ring_buffer__consume(w->rb) < 0)
+			err = -1;
+		pwt_state_rl(w->t, 2, PW_STATE_ENFORCING, w->rate, w->rate);
+	}
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	for (c = 0; c < w->t->ncpu; c++) {
+		v[c].last_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		v[c].tokens = full ? MAX_RATE * 1000000000ull : 0;
+		v[c].suppressed = 1;
+	}
+	if (bpf_map__update_elem(w->t->tc->maps.pw_rl_v1, &zero, 4, v,
+				 sizeof(*v) * (size_t)w->t->ncpu, 0))
+		err = -1;
+	free(v);
+	if (err)
+		fprintf(stderr, "perpacket: cannot reset the event limiter or drain the ring\n");
+	return err;
 }
 
 /*
@@ -190,10 +273,10 @@ static int64_t run_chunk(struct lane *l, int lo, int hi)
  */
 static int run_pass(struct world *w, int nw, int npkt)
 {
-	/* Williams design: row r of 2 * NLANE (NLANE odd) is williams[m] + r
-	 * mod NLANE, reversed for r >= NLANE; over 2 * NLANE steps every lane
-	 * runs twice in every position and twice right after every other. */
-	static const int williams[NLANE] = { 0, 1, 6, 2, 5, 3, 4 };
+	/* Williams design for an even NLANE: row r of NLANE is williams[m] + r
+	 * mod NLANE; over NLANE steps every lane runs once in every position
+	 * and once right after every other lane. */
+	static const int williams[NLANE] = { 0, 1, 7, 2, 6, 3, 5, 4 };
 	static unsigned int row; /* carries on from pass to pass */
 	int nchunk = (npkt + g_chunk - 1) / g_chunk, c, i, j, l, m, k, lo, r;
 	struct lane *ln;
@@ -208,12 +291,16 @@ static int run_pass(struct world *w, int nw, int npkt)
 			/* Whichever position in a step costs, all worlds share it. */
 			i = (j + c) % nw;
 			for (m = 0; m < NLANE; m++) {
-				r = (int)(row % (2 * NLANE));
-				l = (williams[r < NLANE ? m : NLANE - 1 - m] + r) % NLANE;
+				r = (int)(row % NLANE);
+				l = (williams[m] + r) % NLANE;
 				ln = &w[i].ln[l];
 				k = (c + l * nchunk / NLANE) % nchunk;
 				lo = k * g_chunk;
+				if (ln->reported)
+					rl_set(&w[i], 1);
 				ns = run_chunk(ln, lo, lo + g_chunk < npkt ? lo + g_chunk : npkt);
+				if (ln->reported && rl_set(&w[i], 0))
+					return -1;
 				if (ns < 0)
 					return -1;
 				ln->ns += ns;
@@ -425,10 +512,17 @@ static void build_frames(struct world *w, int npkt)
 		(struct lane){ .name = "allow", .fd = to_pod, .f = allow, .expect = TC_ACT_OK };
 	w->ln[L_CT_HIT] =
 		(struct lane){ .name = "ct_hit", .fd = to_pod, .f = est, .expect = TC_ACT_OK };
+	w->ln[L_DENY_REP] = (struct lane){ .name = "deny_reported",
+					   .fd = to_pod,
+					   .f = deny,
+					   .expect = TC_ACT_SHOT,
+					   .reported = 1 };
 }
 
 static void world_close(struct world *w)
 {
+	ring_buffer__free(w->rb);
+	w->rb = NULL;
 	podwall_bench__destroy(w->b);
 	pwt_destroy(w->t);
 	free(w->frames);
@@ -466,8 +560,12 @@ static int world_open(struct world *w, unsigned int entries, int npkt, unsigned 
 	if (!w->frames)
 		return -1;
 	fill(w->t, entries, &w->nsets, &w->per_set);
-	pwt_state_rl(w->t, 2, PW_STATE_ENFORCING, rate, rate);
+	w->rate = rate;
+	w->rb = ring_buffer__new(bpf_map__fd(w->t->tc->maps.pw_events_v1), on_event, w, NULL);
+	if (!w->rb || rl_set(w, 0))
+		return -1;
 	build_frames(w, npkt);
+	w->ln[L_DENY_REP].rb = w->rb;
 	/* Open the ct_hit lane's flows. */
 	syn = w->ln[L_CT_HIT];
 	syn.name = "ct_hit SYN";
@@ -527,9 +625,9 @@ static int world_check_counts(struct world *w, int npkt)
 		uint32_t code;
 		uint64_t want;
 	} c[] = {
-		{ PW_DROP_POLICY,
-		  (w->ln[L_DENY].runs + w->ln[L_DENY_PEER].runs + w->ln[L_DENY_UDP].runs) *
-			  g_repeat },
+		{ PW_DROP_POLICY, (w->ln[L_DENY].runs + w->ln[L_DENY_PEER].runs +
+				   w->ln[L_DENY_UDP].runs + w->ln[L_DENY_REP].runs) *
+					  g_repeat },
 		{ PW_ALLOW_POLICY, w->ln[L_ALLOW].runs + (uint64_t)npkt },
 		{ PW_ALLOW_ESTABLISHED,
 		  w->ln[L_CT_HIT].runs * g_repeat +
@@ -549,6 +647,18 @@ static int world_check_counts(struct world *w, int npkt)
 			return -1;
 		}
 	}
+	/* Every drop of the reported lane reached user space (the others may
+	 * add the few events their empty bucket lets through). */
+	if (ring_buffer__consume(w->rb) < 0 || w->reported < w->ln[L_DENY_REP].runs * g_repeat) {
+		fprintf(stderr, "perpacket: %u entries: %llu drop events read, %llu expected\n",
+			w->entries, (unsigned long long)w->reported,
+			(unsigned long long)(w->ln[L_DENY_REP].runs * g_repeat));
+		return -1;
+	}
+	if (g_verbose)
+		fprintf(stderr, "perpacket: %u entries: %llu drop events, %llu of other lanes\n",
+			w->entries, (unsigned long long)w->reported,
+			(unsigned long long)(w->reported - w->ln[L_DENY_REP].runs * g_repeat));
 	return 0;
 }
 
@@ -645,6 +755,10 @@ static void print_json(FILE *fo, const struct result *res, int npkt, int passes,
 			r->vs_floor[L_DENY_PEER]);
 		fprintf(fo, "  \"per_packet_deny_udp_vs_floor_%u\": %.3f,\n", n,
 			r->vs_floor[L_DENY_UDP]);
+		fprintf(fo, "  \"per_packet_ns_deny_reported_%u\": %.1f,\n", n,
+			r->net[L_DENY_REP]);
+		fprintf(fo, "  \"per_packet_deny_reported_vs_floor_%u\": %.3f,\n", n,
+			r->vs_floor[L_DENY_REP]);
 	}
 	fprintf(fo, "  \"per_packet_growth_10_to_100k\": %.3f,\n",
 		rn->net[L_DENY] / r0->net[L_DENY]);
@@ -653,6 +767,8 @@ static void print_json(FILE *fo, const struct result *res, int npkt, int passes,
 	fprintf(fo, "  \"per_packet_vs_floor\": %.3f,\n", rn->vs_floor[L_DENY]);
 	fprintf(fo, "  \"per_packet_vs_floor_deny_peer\": %.3f,\n", rn->vs_floor[L_DENY_PEER]);
 	fprintf(fo, "  \"per_packet_vs_floor_deny_udp\": %.3f,\n", rn->vs_floor[L_DENY_UDP]);
+	fprintf(fo, "  \"per_packet_vs_floor_deny_reported\": %.3f,\n",
+		rn->vs_floor[L_DENY_REP]);
 	fprintf(fo, "  \"per_packet_ct_hit_vs_floor_100000\": %.3f\n}\n", rn->vs_floor[L_CT_HIT]);
 }
 
@@ -662,7 +778,7 @@ int main(int argc, char **argv)
 	struct result res[NSIZES];
 	const char *out = NULL;
 	int passes = 41, npkt = 8192, c, s, cpu = -1, err;
-	unsigned int rate = 0;
+	unsigned int rate = 1;
 	FILE *fo = stdout;
 
 	while ((c = getopt(argc, argv, "o:p:n:r:R:c:sv")) != -1) {

@@ -379,7 +379,7 @@ static int pw_open(struct pw *pw, uint32_t ifindex, uint32_t dbase)
 	pw->ep = map_fd(pw->tc, "pw_ep_v1");
 	pw->ifm = map_fd(pw->tc, "pw_if_v1");
 	pw->pol = map_fd(pw->tc, "pw_pol_v1");
-	pw->cnt = map_fd(pw->tc, "pw_cnt_v1");
+	pw->cnt = map_fd(pw->tc, "pw_cnt_v2");
 	pw->ct = map_fd(pw->tc, "pw_ct_v1");
 	pw->host = map_fd(pw->tc, "pw_host_v1");
 	if (pw->state < 0 || pw->ep < 0 || pw->pol < 0 || pw->cnt < 0 || pw->host < 0)
@@ -402,24 +402,24 @@ static void pw_close(struct pw *pw)
 static void pw_counts(struct pw *pw, uint64_t *ret_drop, uint64_t *ret_allow)
 {
 	int ncpu = libbpf_num_possible_cpus();
-	uint32_t n = (PW_MAX_LOCAL_EPS + 1) * 2 * PW_CNT_CODES, out = 0, got = n;
+	uint32_t n = PW_CNT_SLOTS, out = 0, got = n;
 	uint32_t *keys = calloc(n, sizeof(*keys));
-	struct pw_counter *v = calloc((size_t)n * ncpu, sizeof(*v));
+	struct pw_counters *v = calloc((size_t)n * ncpu, sizeof(*v));
 	uint64_t drop = 0, allow = 0;
 	LIBBPF_OPTS(bpf_map_batch_opts, bo);
 
 	/* one batched read: the counters are read while traffic flows */
 	if (keys && v && !bpf_map_lookup_batch(pw->cnt, NULL, &out, keys, v, &got, &bo)) {
 		for (uint32_t i = 0; i < got; i++) {
-			uint32_t code = keys[i] % PW_CNT_CODES;
+			for (uint32_t code = 0; code < PW_CNT_AUDIT(PW_REASON_FIRST_DROP); code++) {
+				for (int c = 0; c < ncpu; c++) {
+					uint64_t pk = v[(size_t)i * ncpu + c].code[code].packets;
 
-			if (code >= PW_CNT_AUDIT(PW_REASON_FIRST_DROP))
-				continue;
-			for (int c = 0; c < ncpu; c++) {
-				if (code >= PW_REASON_FIRST_DROP)
-					drop += v[(size_t)i * ncpu + c].packets;
-				else
-					allow += v[(size_t)i * ncpu + c].packets;
+					if (code >= PW_REASON_FIRST_DROP)
+						drop += pk;
+					else
+						allow += pk;
+				}
 			}
 		}
 	} else {

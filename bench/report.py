@@ -374,7 +374,9 @@ plot %s
     pp_series = []
     for name, title in (("deny", "deny (tcp/81, no rule)"),
                         ("deny_peer", "deny_peer (tcp/80, peer not allowed)"),
-                        ("deny_udp", "deny_udp (udp/81)"), ("floor", "floor (parse + 1 lookup)")):
+                        ("deny_udp", "deny_udp (udp/81)"),
+                        ("deny_reported", "deny_reported (every drop an event)"),
+                        ("floor", "floor (parse + 1 lookup)")):
         pre = "per_packet_ns_%s_" % name
         pts = sorted((int(k[len(pre):]), v) for k, v in pp.items()
                      if k.startswith(pre) and k[len(pre):].isdigit())
@@ -454,7 +456,7 @@ plot %s
              "the CPU column (generator included).  Every run is checked: frames generated = "
              "frames received (within the %d-frame veth ring in flight), and frames received = "
              "frames the enforcement dropped by its own counter (tc/XDP program map, podwall "
-             "pw_cnt_v1, nft rule counter, iptables DROP rule counter).  Policies: N allow "
+             "pw_cnt_v2, nft rule counter, iptables DROP rule counter).  Policies: N allow "
              "entries/rules/elements that the traffic never matches, then drop (the deny path "
              "walks the whole policy).\n" % ("4096", RING))
     L.append("| scenario | Mpps (median) | ns/pkt median | ns/pkt p90 | CPU ns/pkt | paired floor: Mpps, ratio median (p10) | accounting |")

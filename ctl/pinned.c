@@ -41,7 +41,7 @@ static const struct {
 	[M_RANGE] = { "pw_range_v1", sizeof(struct pw_pol_key), sizeof(struct pw_range_val), true },
 	[M_CT] = { "pw_ct_v1", sizeof(struct pw_ct_key), sizeof(struct pw_ct_val), true },
 	[M_FRAG] = { "pw_frag_v1", sizeof(struct pw_frag_key), sizeof(struct pw_frag_val), true },
-	[M_CNT] = { "pw_cnt_v1", 4, sizeof(struct pw_counter), false },
+	[M_CNT] = { "pw_cnt_v2", 4, sizeof(struct pw_counters), false },
 	[M_RCNT] = { "pw_rcnt_v1", 4, sizeof(struct pw_counter), false },
 	[M_EVENTS] = { "pw_events_v1", 0, 0, false },
 	[M_RL] = { "pw_rl_v1", 4, sizeof(struct pw_rl), false },
@@ -203,8 +203,10 @@ void pw_cnt_decode(uint32_t index, uint32_t *ep_id, uint8_t *dir, uint8_t *verdi
 	}
 }
 
-/* Walk a per-CPU array and call `fn` for each index whose sum is non-zero. */
-static int percpu_walk(struct pw_pinned *p, int m,
+/* Walk a per-CPU array whose elements hold `per` struct pw_counter each and
+ * call `fn` for each counter whose sum over CPUs is non-zero, with the flat
+ * index element * per + position. */
+static int percpu_walk(struct pw_pinned *p, int m, uint32_t per,
 		       int (*fn)(uint32_t idx, uint64_t pk, uint64_t by, void *ud), void *ud)
 {
 	int fd = p->fd[m];
@@ -214,24 +216,23 @@ static int percpu_walk(struct pw_pinned *p, int m,
 
 	if (fd < 0)
 		return -ENOENT;
-	vals = calloc(p->ncpus, sizeof(*vals));
+	vals = calloc((size_t)p->ncpus * per, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < max; i++) {
-		uint64_t pk = 0, by = 0;
-
+	for (uint32_t i = 0; i < max && !err; i++) {
 		if (bpf_map_lookup_elem(fd, &i, vals)) {
 			err = -errno;
 			break;
 		}
-		for (int c = 0; c < p->ncpus; c++) {
-			pk += vals[c].packets;
-			by += vals[c].bytes;
-		}
-		if (pk || by) {
-			err = fn(i, pk, by, ud);
-			if (err)
-				break;
+		for (uint32_t k = 0; k < per && !err; k++) {
+			uint64_t pk = 0, by = 0;
+
+			for (int c = 0; c < p->ncpus; c++) {
+				pk += vals[(size_t)c * per + k].packets;
+				by += vals[(size_t)c * per + k].bytes;
+			}
+			if (pk || by)
+				err = fn(i * per + k, pk, by, ud);
 		}
 	}
 	free(vals);
@@ -272,7 +273,7 @@ static int add_cnt(uint32_t idx, uint64_t pk, uint64_t by, void *ud)
 int pw_pinned_counters(struct pw_pinned *p, struct pw_pinned_cnt **ret, size_t *ret_n)
 {
 	struct vec v = { .size = sizeof(struct pw_pinned_cnt) };
-	int err = percpu_walk(p, M_CNT, add_cnt, &v);
+	int err = percpu_walk(p, M_CNT, PW_CNT_CODES, add_cnt, &v);
 
 	if (err) {
 		free(v.v);
@@ -298,7 +299,7 @@ static int add_rcnt(uint32_t idx, uint64_t pk, uint64_t by, void *ud)
 int pw_pinned_rule_counters(struct pw_pinned *p, struct pw_pinned_rcnt **ret, size_t *ret_n)
 {
 	struct vec v = { .size = sizeof(struct pw_pinned_rcnt) };
-	int err = percpu_walk(p, M_RCNT, add_rcnt, &v);
+	int err = percpu_walk(p, M_RCNT, 1, add_rcnt, &v);
 
 	if (err) {
 		free(v.v);

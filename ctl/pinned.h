@@ -35,7 +35,7 @@ struct pw_pinned_ep {
 int pw_pinned_endpoints(struct pw_pinned *p, uint32_t slot, struct pw_pinned_ep **ret,
 			size_t *ret_n);
 
-/* One non-zero counter of pw_cnt_v1, summed over CPUs. */
+/* One non-zero counter of pw_cnt_v2, summed over CPUs. */
 struct pw_pinned_cnt {
 	uint32_t ep_id;
 	uint8_t dir; /* PW_DIR_* */
@@ -44,7 +44,8 @@ struct pw_pinned_cnt {
 	uint64_t packets, bytes;
 };
 
-/* Decode a pw_cnt_v1 index into endpoint, direction, verdict and reason. */
+/* Decode a flat counter index (PW_CNT_INDEX) into endpoint, direction, verdict
+ * and reason. */
 void pw_cnt_decode(uint32_t index, uint32_t *ep_id, uint8_t *dir, uint8_t *verdict,
 		   uint8_t *reason);
 

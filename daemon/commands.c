@@ -259,7 +259,7 @@ static json_t *cmd_counters(void *ctx, const json_t *req)
 		return pw_srv_error("counters: the counter maps are not available");
 	r = pw_metrics_read_eps(d->cnt_fd, img, &ec);
 	if (r)
-		return pw_srv_error("counters: reading pw_cnt_v1: %s", strerror(-r));
+		return pw_srv_error("counters: reading pw_cnt_v2: %s", strerror(-r));
 	o = json_pack("{s:o}", "endpoints", counters_json(img, &ec, json_string_value(ep)));
 	pw_metrics_counters_free(&ec);
 	if (o && img && d->rcnt_fd >= 0 &&

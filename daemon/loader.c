@@ -58,13 +58,21 @@ static const struct pw_map_spec {
 			sizeof(struct pw_ct_val) },
 	[PW_MAP_FRAG] = { "pw_frag_v1", BPF_MAP_TYPE_LRU_HASH, sizeof(struct pw_frag_key),
 			  sizeof(struct pw_frag_val) },
-	[PW_MAP_CNT] = { "pw_cnt_v1", BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct pw_counter) },
+	[PW_MAP_CNT] = { "pw_cnt_v2", BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct pw_counters) },
 	[PW_MAP_RCNT] = { "pw_rcnt_v1", BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct pw_counter) },
 	[PW_MAP_EVENTS] = { "pw_events_v1", BPF_MAP_TYPE_RINGBUF, 0, 0 },
 	[PW_MAP_RL] = { "pw_rl_v1", BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct pw_rl) },
 	[PW_MAP_HOST] = { "pw_host_v1", BPF_MAP_TYPE_ARRAY, 4, sizeof(struct pw_hosts) },
 	[PW_MAP_ATTACH] = { PW_ATTACH_MAP_NAME, BPF_MAP_TYPE_HASH, sizeof(struct pw_att_key),
 			    sizeof(struct pw_att_val) },
+};
+
+/* Pins of maps that only the datapath writes, renamed by a layout change
+ * (abi.h): the programs loaded here no longer use them, so they are removed
+ * once this build's programs and maps are in place.  What they counted is
+ * lost; policy and conntrack maps are not affected. */
+static const char *const retired_pins[] = {
+	"pw_cnt_v1", /* counters, one element per counter (now pw_cnt_v2) */
 };
 
 #define PW_MAX_OBJS 2
@@ -242,6 +250,24 @@ static int check_pin(struct pw_loader *l, const char *path, const char *name, __
 out:
 	close(fd);
 	return err;
+}
+
+static void remove_retired_pins(struct pw_loader *l)
+{
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(retired_pins) / sizeof(retired_pins[0]); i++) {
+		if (path_join(path, sizeof(path), l->dir, retired_pins[i]))
+			continue;
+		if (!unlink(path))
+			LOG(l, PW_DLOG_INFO,
+			    "removed %s, a map of an earlier podwall layout (its counters restart "
+			    "from zero in its successor)",
+			    path);
+		else if (errno != ENOENT)
+			LOG(l, PW_DLOG_WARN, "cannot remove %s, a map of an earlier layout: %s",
+			    path, strerror(errno));
+	}
 }
 
 /* Unlink every map pin in dir except the attachment record. */
@@ -797,6 +823,7 @@ int pw_loader_open(const struct pw_loader_opts *opts, struct pw_loader **ret)
 		if (err)
 			goto fail;
 	}
+	remove_retired_pins(l);
 	err = open_attach_record(l);
 	if (err)
 		goto fail;

@@ -703,7 +703,7 @@ static int run(struct ctx *c)
 	} else {
 		pw_warn("flows: %s/pw_events_v1 is not pinned; no flow records", cfg->bpffs);
 	}
-	c->d.cnt_fd = pinned(cfg->bpffs, "pw_cnt_v1");
+	c->d.cnt_fd = pinned(cfg->bpffs, "pw_cnt_v2");
 	c->d.rcnt_fd = pinned(cfg->bpffs, "pw_rcnt_v1");
 	c->d.rl_fd = pinned(cfg->bpffs, "pw_rl_v1");
 

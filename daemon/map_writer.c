@@ -921,7 +921,7 @@ static int bpf_reset_counters(void *c, uint32_t ep_id)
 {
 	struct bpf_ctx *x = c;
 	int ncpu = libbpf_num_possible_cpus();
-	struct pw_counter *zero;
+	struct pw_counters *zero;
 	int err = 0;
 
 	if (x->cnt_fd < 0 || ncpu <= 0)
@@ -930,15 +930,13 @@ static int bpf_reset_counters(void *c, uint32_t ep_id)
 	if (!zero)
 		return -ENOMEM;
 	for (uint32_t dir = 0; dir < 2 && !err; dir++) {
-		for (uint32_t code = 0; code < PW_CNT_CODES; code++) {
-			__u32 idx = PW_CNT_INDEX(ep_id, dir, code);
+		__u32 slot = PW_CNT_SLOT(ep_id, dir);
 
-			if (bpf_map_update_elem(x->cnt_fd, &idx, zero, BPF_ANY)) {
-				/* a smaller counter map: ids beyond it are not counted */
-				if (errno != E2BIG && errno != EINVAL)
-					err = -errno;
-				break;
-			}
+		if (bpf_map_update_elem(x->cnt_fd, &slot, zero, BPF_ANY)) {
+			/* a smaller counter map: ids beyond it are not counted */
+			if (errno != E2BIG && errno != EINVAL)
+				err = -errno;
+			break;
 		}
 	}
 	free(zero);

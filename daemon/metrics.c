@@ -221,6 +221,24 @@ static int sum_percpu(int fd, uint32_t key, struct pw_counter *vals, int ncpu,
 	return 0;
 }
 
+/* The PW_CNT_CODES counters of one pw_cnt_v2 element, each summed over CPUs. */
+static int sum_percpu_codes(int fd, uint32_t key, struct pw_counters *vals, int ncpu,
+			    struct pw_counter *ret)
+{
+	if (bpf_map_lookup_elem(fd, &key, vals))
+		return -errno;
+	for (int k = 0; k < PW_CNT_CODES; k++) {
+		struct pw_counter s = { 0, 0 };
+
+		for (int c = 0; c < ncpu; c++) {
+			s.packets += vals[c].code[k].packets;
+			s.bytes += vals[c].code[k].bytes;
+		}
+		ret[k] = s;
+	}
+	return 0;
+}
+
 void pw_metrics_counters_free(struct pw_ep_counters *c)
 {
 	free(c->ep_ids);
@@ -232,15 +250,15 @@ int pw_metrics_read_eps(int cnt_fd, const struct pw_image *img, struct pw_ep_cou
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct pw_ep_counters c = { 0 };
-	struct pw_counter *vals;
+	struct pw_counters *cs;
 	size_t max = 1 + (img ? img->n_eps : 0);
 	int r = 0;
 
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
+	cs = calloc((size_t)ncpu, sizeof(*cs));
 	c.ep_ids = calloc(max, sizeof(*c.ep_ids));
-	if (!vals || !c.ep_ids) {
+	if (!cs || !c.ep_ids) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -262,11 +280,11 @@ int pw_metrics_read_eps(int cnt_fd, const struct pw_image *img, struct pw_ep_cou
 		goto out;
 	}
 	for (size_t i = 0; i < c.n_eps && !r; i++)
-		for (uint32_t k = 0; k < 2 * PW_CNT_CODES && !r; k++)
-			r = sum_percpu(cnt_fd, c.ep_ids[i] * 2 * PW_CNT_CODES + k, vals, ncpu,
-				       &c.cnt[i * 2 * PW_CNT_CODES + k]);
+		for (uint32_t dir = 0; dir < 2 && !r; dir++)
+			r = sum_percpu_codes(cnt_fd, PW_CNT_SLOT(c.ep_ids[i], dir), cs, ncpu,
+					     &c.cnt[(i * 2 + dir) * PW_CNT_CODES]);
 out:
-	free(vals);
+	free(cs);
 	if (r)
 		pw_metrics_counters_free(&c);
 	else

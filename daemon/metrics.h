@@ -50,7 +50,7 @@ int pw_metrics_format(const struct pw_metrics_in *in, char **ret_text);
  * collector never reads half a file.  0 or -errno. */
 int pw_metrics_write_file(const char *path, const char *text);
 
-/* Read the per-CPU counter maps (fds of pw_cnt_v1, pw_rcnt_v1, pw_rl_v1)
+/* Read the per-CPU counter maps (fds of pw_cnt_v2, pw_rcnt_v1, pw_rl_v1)
  * for the local endpoints of img (and ep_id 0), summing over CPUs.  Free
  * with pw_metrics_counters_free. */
 int pw_metrics_read_eps(int cnt_fd, const struct pw_image *img, struct pw_ep_counters *ret);

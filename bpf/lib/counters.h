@@ -5,32 +5,37 @@
 
 #include "lib/maps.h"
 
-static __always_inline void pw_count_idx(void *map, __u32 idx, __u32 len)
-{
-	struct pw_counter *c = bpf_map_lookup_elem(map, &idx);
-
-	if (c) {
-		c->packets++;
-		c->bytes += len;
-	}
-}
-
 /* code: the reason for allow and drop, PW_CNT_AUDIT(reason) for audit. */
 static __always_inline void pw_count(__u32 ep_id, __u8 dir, __u8 verdict, __u8 reason, __u32 len)
 {
-	__u32 code = reason;
+	__u32 code = reason, slot;
+	struct pw_counters *cs;
+	struct pw_counter *c;
 
 	if (verdict == PW_VERDICT_AUDIT)
 		code = PW_CNT_AUDIT(reason);
 	if (ep_id > PW_MAX_LOCAL_EPS)
 		ep_id = 0;
-	pw_count_idx(&pw_cnt_v1, PW_CNT_INDEX(ep_id, dir & 1, code & (PW_CNT_CODES - 1)), len);
+	slot = PW_CNT_SLOT(ep_id, dir & 1);
+	cs = bpf_map_lookup_elem(&pw_cnt_v2, &slot);
+	if (cs) {
+		c = &cs->code[code & (PW_CNT_CODES - 1)];
+		c->packets++;
+		c->bytes += len;
+	}
 }
 
 static __always_inline void pw_count_rule(__u32 rule_id, __u32 len)
 {
-	if (rule_id != PW_RULE_NONE)
-		pw_count_idx(&pw_rcnt_v1, rule_id, len);
+	struct pw_counter *c;
+
+	if (rule_id == PW_RULE_NONE)
+		return;
+	c = bpf_map_lookup_elem(&pw_rcnt_v1, &rule_id);
+	if (c) {
+		c->packets++;
+		c->bytes += len;
+	}
 }
 
 #endif

@@ -160,6 +160,12 @@ __noinline int pw_parse_g(struct __sk_buff *ctx, struct pw_pkt *p)
 }
 #endif
 
+/* The packet's headers: the commonest inline, the rest by the global parser. */
+static __always_inline int pw_parse_fast(struct pw_ctx *c, struct pw_pkt *p)
+{
+	return pw_parse_tcp(c, p) ? 0 : pw_parse_g(c->raw, p);
+}
+
 /* pw_decide_local()'s arguments, copied to the stack for a global call. */
 struct pw_dreq {
 	struct pw_endpoint ep;
@@ -413,7 +419,7 @@ static __always_inline int pw_pod_hook(struct pw_ctx *c)
 	r.dir = from_pod ? PW_DIR_EGRESS : PW_DIR_INGRESS;
 	if (pw_env_load(&e))
 		return PW_PASS;
-	ret = pw_parse_g(c->raw, &p);
+	ret = pw_parse_fast(c, &p);
 	if (!(e.flags & PW_STATE_ENFORCING)) {
 		r.reason = PW_ALLOW_NOT_ISOLATED;
 		return pw_finish(&e, c, &p, &r);
@@ -507,10 +513,12 @@ static __always_inline int pw_pod_hook(struct pw_ctx *c)
 		}
 		if (s.verdict != PW_VERDICT_DROP && dr.peer_state == PW_PEER_EP &&
 		    (dr.peer.flags & PW_EP_LOCAL) && dr.peer.set_id[PW_DIR_EGRESS]) {
-			struct pw_ct_key fk = k;
-
-			fk.hook = PW_HOOK_FROM_POD;
-			if (!bpf_map_lookup_elem(&pw_ct_v1, &fk)) {
+			/* The source's own flow (k as its veth saw it); k is
+			 * reused to keep the stack small. */
+			k.hook = PW_HOOK_FROM_POD;
+			v = bpf_map_lookup_elem(&pw_ct_v1, &k);
+			k.hook = hook;
+			if (!v) {
 				/* dr is reused (stack): the source's value is copied
 				 * into the request before dr is overwritten. */
 				ep_id2 = dr.peer.ep_id;
@@ -574,7 +582,7 @@ static __always_inline int pw_uplink_hook(struct pw_ctx *c)
 
 	if (pw_env_load(&e) || !(e.flags & PW_STATE_ENFORCING))
 		return PW_PASS;
-	if (pw_parse_g(c->raw, &p))
+	if (pw_parse_fast(c, &p))
 		return PW_PASS;
 	lep = pw_ep_lookup(e.slot, &p.src);
 	if (!lep || !(lep->flags & PW_EP_LOCAL) ||
@@ -649,7 +657,7 @@ static __always_inline int pw_xdp_prefilter(struct pw_ctx *c)
 
 	if (pw_env_load(&e) || !(e.flags & PW_STATE_ENFORCING))
 		return PW_PASS;
-	if (pw_parse_g(c->raw, &p) || p.frag == PW_FRAG_LATER)
+	if (pw_parse_fast(c, &p) || p.frag == PW_FRAG_LATER)
 		return PW_PASS;
 	lep = pw_ep_lookup(e.slot, &p.dst);
 	if (!lep || !(lep->flags & PW_EP_LOCAL) || !lep->set_id[PW_DIR_INGRESS])

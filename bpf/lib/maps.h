@@ -12,9 +12,6 @@
 #include <bpf/bpf_helpers.h>
 #include "podwall/abi.h"
 
-/* Counter slots: ep_id 0..PW_MAX_LOCAL_EPS x 2 directions x PW_CNT_CODES. */
-#define PW_CNT_ENTRIES ((PW_MAX_LOCAL_EPS + 1) * 2 * PW_CNT_CODES)
-
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -91,11 +88,11 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, PW_CNT_ENTRIES);
+	__uint(max_entries, PW_CNT_SLOTS);
 	__type(key, __u32);
-	__type(value, struct pw_counter);
+	__type(value, struct pw_counters);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} pw_cnt_v1 SEC(".maps");
+} pw_cnt_v2 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -311,6 +311,49 @@ l4:
 	return pw_parse_l4(c, p, off & 0x3fff);
 }
 
+/*
+ * The commonest packets, parsed inline by the hooks before they call the
+ * full parser (a global subprogram, whose call costs more than this whole
+ * function): untagged Ethernet, IPv4 without options and not a fragment,
+ * TCP or UDP with 20 bytes of transport header in the linear data (a
+ * shorter UDP datagram goes to pw_parse()).  Returns 1 with *p filled exactly as pw_parse() fills
+ * it (returning 0) for such a packet, or 0 with *p untouched for anything else, which pw_parse()
+ * then decides, errors included (tests/bpf/test_parse_fast.c compares the two).  The same for IPv6
+ * (no extension headers) was tried and left out: it made the verifier process 11-19% more
+ * instructions per program (its states do not merge with the others'), where this one costs about
+ * 1%; IPv6 goes through the global parser.
+ */
+static __always_inline int pw_parse_tcp(const struct pw_ctx *c, struct pw_pkt *p)
+{
+	const struct ethhdr *eth = c->data;
+	const struct iphdr *ip = (const void *)(eth + 1);
+	const struct tcphdr *th = (const void *)(ip + 1);
+	__u32 tot;
+	__u8 proto;
+
+	if ((const void *)(th + 1) > c->data_end)
+		return 0;
+	if (eth->h_proto != bpf_htons(ETH_P_IP) || ((const __u8 *)ip)[0] != 0x45 ||
+	    (ip->frag_off & bpf_htons(0x3fff)))
+		return 0;
+	proto = ip->protocol;
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return 0;
+	if (proto == IPPROTO_TCP && th->doff < 5)
+		return 0;
+	tot = bpf_ntohs(ip->tot_len);
+	if (tot && tot < sizeof(*ip))
+		return 0;
+	if (proto == IPPROTO_TCP)
+		p->tcp_flags = ((const __u8 *)th)[13];
+	p->family = 4;
+	pw_addr_v4(&p->src, ip->saddr);
+	pw_addr_v4(&p->dst, ip->daddr);
+	p->proto = proto;
+	pw_ports(th, &p->sport, &p->dport);
+	return 1;
+}
+
 static __always_inline int pw_parse(struct pw_ctx *c, struct pw_pkt *p)
 {
 	struct ethhdr *eth = c->data;

@@ -5,9 +5,14 @@
  *
  * Rules for changing this file:
  *  - A map's layout is versioned by its name (pw_ep_v1, ...).  A layout
- *    change is a new name and a new PW_ABI_VERSION, never a silent
- *    reinterpretation of pinned bytes.  The daemon refuses pinned maps whose
- *    key/value sizes or ABI version differ from what it was built with.
+ *    change is a new name, never a silent reinterpretation of pinned bytes.
+ *    PW_ABI_VERSION changes when a map the writer fills changes meaning
+ *    (pinned maps of another version are refused without --migrate); a map
+ *    that only the datapath writes (counters) may get a new name alone: the
+ *    loader removes the retired name's pin (loader.c, retired_pins) and the
+ *    counters restart from zero, while the policy and conntrack survive.
+ *    The daemon refuses pinned maps whose key/value sizes differ from what
+ *    it was built with.
  *  - Addresses: one layout for both families.  IPv4 is stored as an
  *    IPv4-mapped IPv6 address (::ffff:a.b.c.d); prefix lengths are in that
  *    128-bit space (an IPv4 /24 is a /120).
@@ -329,18 +334,33 @@ struct pw_frag_val {
 };
 
 /* ---------------------------------------------------------------------
- * Counters.  pw_cnt_v1: PERCPU_ARRAY, index PW_CNT_INDEX(ep_id, dir, code)
- * where code is the reason for verdicts allow and drop, and
+ * Counters.  pw_cnt_v2: PERCPU_ARRAY of PW_CNT_SLOTS elements, key
+ * PW_CNT_SLOT(ep_id, dir), value struct pw_counters: one struct pw_counter
+ * per code, where code is the reason for verdicts allow and drop, and
  * PW_CNT_AUDIT(reason) for audit.  ep_id 0 collects packets of no local
- * endpoint.  pw_rcnt_v1: PERCPU_ARRAY indexed by rule id.
+ * endpoint.  One element per endpoint and direction (not one per counter,
+ * as pw_cnt_v1 had): a per-CPU array's lookup first reads the element's
+ * per-CPU pointer from a table of max_entries pointers, and with one
+ * element per counter that table (513 KB) cost a cache miss of its own on
+ * every packet; with 1026 elements it is 8 KB and stays cached, so a count
+ * touches the one line of its counter (docs/datapath.md, "Per-packet
+ * cost").  PW_CNT_INDEX is the flat index (slot, code) used by user space
+ * for arrays of all counters.
+ * pw_rcnt_v1: PERCPU_ARRAY of struct pw_counter indexed by rule id.
  */
 #define PW_CNT_CODES 64
 #define PW_CNT_AUDIT(reason) ((reason) + 16) /* drop reasons 32..47 -> 48..63 */
-#define PW_CNT_INDEX(ep_id, dir, code) ((2u * (ep_id) + (dir)) * PW_CNT_CODES + (code))
+#define PW_CNT_SLOTS (2 * (PW_MAX_LOCAL_EPS + 1))
+#define PW_CNT_SLOT(ep_id, dir) (2u * (ep_id) + (dir))
+#define PW_CNT_INDEX(ep_id, dir, code) (PW_CNT_SLOT(ep_id, dir) * PW_CNT_CODES + (code))
 
 struct pw_counter {
 	__u64 packets;
 	__u64 bytes;
+};
+
+struct pw_counters {
+	struct pw_counter code[PW_CNT_CODES];
 };
 
 /* ---------------------------------------------------------------------

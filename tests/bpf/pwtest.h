@@ -346,7 +346,18 @@ static __attribute__((unused)) uint64_t pwt_sum(struct pwt *t, struct bpf_map *m
 static __attribute__((unused)) uint64_t pwt_cnt(struct pwt *t, uint32_t ep_id, uint32_t dir,
 						uint32_t code)
 {
-	return pwt_sum(t, t->tc->maps.pw_cnt_v1, PW_CNT_INDEX(ep_id, dir, code), 0);
+	struct pw_counters *c = calloc(t->ncpu, sizeof(*c));
+	uint32_t slot = PW_CNT_SLOT(ep_id, dir);
+	uint64_t sum = 0;
+	int i;
+
+	if (!c)
+		abort();
+	if (bpf_map__lookup_elem(t->tc->maps.pw_cnt_v2, &slot, 4, c, sizeof(*c) * t->ncpu, 0) == 0)
+		for (i = 0; i < t->ncpu; i++)
+			sum += c[i].code[code % PW_CNT_CODES].packets;
+	free(c);
+	return sum;
 }
 
 static __attribute__((unused)) uint64_t pwt_rcnt(struct pwt *t, uint32_t rule)

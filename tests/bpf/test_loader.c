@@ -3,7 +3,8 @@
  * Loader against the kernel, in private bpffs directories: fresh load pins
  * maps and programs; a second load re-adopts the same maps; one instance per
  * directory; a layout mismatch (value size, ABI version) is refused with
- * nothing changed, and replaced only with migrate; uninstall leaves nothing.
+ * nothing changed, and replaced only with migrate; the pin of a retired
+ * counter map is removed on upgrade; uninstall leaves nothing.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -302,6 +303,67 @@ static void test_layout_mismatch_refused_then_migrated(void **state)
 	assert_false(exists(dir, ""));
 }
 
+static int retired_logged;
+static void note_retired(int level, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (level == PW_DLOG_INFO && strstr(buf, "pw_cnt_v1") && strstr(buf, "removed"))
+		retired_logged++;
+}
+
+/* An upgrade from the per-counter layout: the old pw_cnt_v1 pin is removed,
+ * everything else is re-adopted as it was (policy, conntrack, state). */
+static void test_retired_counter_pin_removed_on_upgrade(void **state)
+{
+	(void)state;
+	char dir[128], path[256];
+	struct pw_loader *l;
+	__u32 ep_id;
+	int fd;
+
+	DK_SKIP_UNLESS_READY();
+	dk_bpffs_name(dir, sizeof(dir), "retired");
+	struct pw_loader_opts o = {
+		.bpffs = dir, .tc_obj_path = dk_objs.tc, .xdp_obj_path = dk_objs.xdp, .log = quiet
+	};
+	assert_int_equal(pw_loader_open(&o, &l), 0);
+	ep_id = map_id(pw_loader_map_fd(l, PW_MAP_EP));
+	pw_loader_state(l)->epoch = 9;
+	pw_loader_state(l)->abi_version = PW_ABI_VERSION;
+	pw_loader_close(l);
+	/* what an earlier podwall left: pw_cnt_v1, one element per counter */
+	fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "pw_cnt_v1", 4, sizeof(struct pw_counter),
+			    PW_CNT_INDEX(4, 0, 0), NULL);
+	assert_true(fd >= 0);
+	snprintf(path, sizeof(path), "%s/pw_cnt_v1", dir);
+	assert_int_equal(bpf_obj_pin(fd, path), 0);
+	close(fd);
+	assert_true(exists(dir, "pw_cnt_v1"));
+
+	o.log = note_retired;
+	retired_logged = 0;
+	assert_int_equal(pw_loader_open(&o, &l), 0);
+	assert_false(exists(dir, "pw_cnt_v1"));
+	assert_true(exists(dir, "pw_cnt_v2"));
+	assert_int_equal(retired_logged, 1);
+	assert_true(pw_loader_adopted(l));
+	assert_int_equal(map_id(pw_loader_map_fd(l, PW_MAP_EP)), ep_id);
+	assert_int_equal(pw_loader_state(l)->epoch, 9);
+	pw_loader_close(l);
+	/* nothing left to remove the next time */
+	retired_logged = 0;
+	assert_int_equal(pw_loader_open(&o, &l), 0);
+	assert_int_equal(retired_logged, 0);
+	pw_loader_close(l);
+	assert_int_equal(pw_uninstall(dir, quiet), 0);
+	assert_false(exists(dir, ""));
+}
+
 static void test_uninstall_missing_dir_is_success(void **state)
 {
 	(void)state;
@@ -327,6 +389,7 @@ int main(void)
 		cmocka_unit_test(test_same_build_reuses_pinned_programs),
 		cmocka_unit_test(test_other_build_reloads_and_replaces_marker),
 		cmocka_unit_test(test_layout_mismatch_refused_then_migrated),
+		cmocka_unit_test(test_retired_counter_pin_removed_on_upgrade),
 		cmocka_unit_test(test_uninstall_missing_dir_is_success),
 	};
 

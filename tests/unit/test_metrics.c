@@ -142,24 +142,32 @@ static void test_read_percpu(void **state)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	int fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "pwtest_cnt", 4,
-				sizeof(struct pw_counter), 2 * 2 * PW_CNT_CODES, NULL);
-	struct pw_counter *vals;
+				sizeof(struct pw_counters), 2 * 2, NULL);
+	struct pw_counters *vals;
 	struct pw_ep_counters ec;
-	uint32_t key = (1 * 2 + PW_DIR_EGRESS) * PW_CNT_CODES + PW_DROP_SPOOFED;
+	uint32_t slot = PW_CNT_SLOT(1, PW_DIR_EGRESS);
+	uint32_t key = PW_CNT_INDEX(1, PW_DIR_EGRESS, PW_DROP_SPOOFED);
+	uint32_t other = PW_CNT_INDEX(1, PW_DIR_EGRESS, PW_ALLOW_POLICY);
 
 	(void)state;
 	if (fd < 0)
 		skip(); /* no BPF permission here */
 	eps[0].val.ep_id = 1;
 	vals = calloc((size_t)ncpu, sizeof(*vals));
-	for (int c = 0; c < ncpu; c++)
-		vals[c] = (struct pw_counter){ (uint64_t)c + 1, 100 };
-	assert_int_equal(bpf_map_update_elem(fd, &key, vals, 0), 0);
+	for (int c = 0; c < ncpu; c++) {
+		vals[c].code[PW_DROP_SPOOFED] = (struct pw_counter){ (uint64_t)c + 1, 100 };
+		vals[c].code[PW_ALLOW_POLICY] = (struct pw_counter){ 1, 7 };
+	}
+	assert_int_equal(bpf_map_update_elem(fd, &slot, vals, 0), 0);
 	assert_int_equal(pw_metrics_read_eps(fd, &img, &ec), 0);
 	assert_int_equal(ec.n_eps, 2);
 	assert_int_equal(ec.ep_ids[1], 1);
+	/* ec.cnt is indexed like PW_CNT_INDEX for ep_ids[i] = i */
 	assert_int_equal(ec.cnt[key].packets, (uint64_t)ncpu * (ncpu + 1) / 2);
 	assert_int_equal(ec.cnt[key].bytes, (uint64_t)ncpu * 100);
+	assert_int_equal(ec.cnt[other].packets, (uint64_t)ncpu);
+	assert_int_equal(ec.cnt[other].bytes, (uint64_t)ncpu * 7);
+	assert_int_equal(ec.cnt[PW_CNT_INDEX(1, PW_DIR_INGRESS, PW_DROP_SPOOFED)].packets, 0);
 	pw_metrics_counters_free(&ec);
 	free(vals);
 	close(fd);

@@ -88,8 +88,8 @@ static int setup(void **state)
 			sizeof(struct pw_endpoint), 64, 0);
 	fd_pol = pin_map("pw_pol_v1", BPF_MAP_TYPE_HASH, sizeof(struct pw_pol_key),
 			 sizeof(struct pw_pol_val), 64, 0);
-	fd_cnt = pin_map("pw_cnt_v1", BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct pw_counter),
-			 PW_CNT_INDEX(8, 0, 0), 0);
+	fd_cnt = pin_map("pw_cnt_v2", BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct pw_counters),
+			 PW_CNT_SLOT(8, 0), 0);
 	fd_rcnt = pin_map("pw_rcnt_v1", BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct pw_counter), 16,
 			  0);
 	if (fd_state < 0 || fd_ep < 0 || fd_pol < 0 || fd_cnt < 0 || fd_rcnt < 0) {
@@ -132,16 +132,30 @@ static int setup(void **state)
 	{
 		/* per-CPU values: every CPU counts, the reader must sum them */
 		struct pw_counter vals[ncpu];
+		struct pw_counters *cs = calloc((size_t)ncpu, sizeof(*cs));
 		uint32_t idx;
 
-		for (int c = 0; c < ncpu; c++)
+		assert_non_null(cs);
+		for (int c = 0; c < ncpu; c++) {
 			vals[c] = (struct pw_counter){ .packets = 2, .bytes = 100 };
-		idx = PW_CNT_INDEX(1, PW_DIR_INGRESS, PW_DROP_POLICY);
-		assert_int_equal(bpf_map_update_elem(fd_cnt, &idx, vals, 0), 0);
-		idx = PW_CNT_INDEX(1, PW_DIR_EGRESS, PW_CNT_AUDIT(PW_DROP_SPOOFED));
-		assert_int_equal(bpf_map_update_elem(fd_cnt, &idx, vals, 0), 0);
-		idx = PW_CNT_INDEX(2, PW_DIR_EGRESS, PW_ALLOW_POLICY);
-		assert_int_equal(bpf_map_update_elem(fd_cnt, &idx, vals, 0), 0);
+			cs[c].code[PW_DROP_POLICY] = vals[c];
+		}
+		idx = PW_CNT_SLOT(1, PW_DIR_INGRESS);
+		assert_int_equal(bpf_map_update_elem(fd_cnt, &idx, cs, 0), 0);
+		/* two codes in one element: each is its own counter */
+		for (int c = 0; c < ncpu; c++) {
+			cs[c].code[PW_DROP_POLICY] = (struct pw_counter){ 0, 0 };
+			cs[c].code[PW_CNT_AUDIT(PW_DROP_SPOOFED)] = vals[c];
+		}
+		idx = PW_CNT_SLOT(1, PW_DIR_EGRESS);
+		assert_int_equal(bpf_map_update_elem(fd_cnt, &idx, cs, 0), 0);
+		for (int c = 0; c < ncpu; c++) {
+			cs[c].code[PW_CNT_AUDIT(PW_DROP_SPOOFED)] = (struct pw_counter){ 0, 0 };
+			cs[c].code[PW_ALLOW_POLICY] = vals[c];
+		}
+		idx = PW_CNT_SLOT(2, PW_DIR_EGRESS);
+		assert_int_equal(bpf_map_update_elem(fd_cnt, &idx, cs, 0), 0);
+		free(cs);
 		idx = 1;
 		assert_int_equal(bpf_map_update_elem(fd_rcnt, &idx, vals, 0), 0);
 	}
@@ -156,7 +170,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	static const char *names[] = { "pw_state_v1", "pw_ep_v1", "pw_pol_v1", "pw_cnt_v1",
+	static const char *names[] = { "pw_state_v1", "pw_ep_v1", "pw_pol_v1", "pw_cnt_v2",
 				       "pw_rcnt_v1" };
 	char path[PATH_MAX];
 

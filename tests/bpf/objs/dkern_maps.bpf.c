@@ -82,10 +82,10 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, (PW_MAX_LOCAL_EPS + 1) * 2 * PW_CNT_CODES);
+	__uint(max_entries, PW_CNT_SLOTS);
 	__type(key, __u32);
-	__type(value, struct pw_counter);
-} pw_cnt_v1 SEC(".maps");
+	__type(value, struct pw_counters);
+} pw_cnt_v2 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
