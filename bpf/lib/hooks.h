@@ -337,22 +337,23 @@ static __always_inline int pw_tcp_syn_only(const struct pw_pkt *p)
 }
 
 /*
- * The short way to the commonest denial under a flood: a SYN to a port no
- * rule of the local pod's set for this direction names
+ * The short way to the commonest denial under a flood: a new flow to a
+ * port no rule of the local pod's set for this direction names
  * (pw_ports_impossible()), with a peer that is neither the node nor, for
  * egress, a service address.  Nothing else is looked up; the answer is the
  * one pw_decide_local() would give, which the full path still computes for
- * everything else (audit included).
+ * everything else (audit included).  The caller knows that the flow is
+ * new: a TCP SYN, or a packet conntrack does not know.
  */
-static __always_inline int pw_syn_denied_early(const struct pw_env *e,
-					       const struct pw_endpoint *lep,
-					       const struct pw_pkt *p, __u8 dir)
+static __always_inline int pw_denied_early(const struct pw_env *e, const struct pw_endpoint *lep,
+					   const struct pw_pkt *p, __u8 dir)
 {
 	__u32 audit = dir == PW_DIR_INGRESS ? PW_EP_AUDIT_IN : PW_EP_AUDIT_OUT;
+	__u8 cls = pw_proto_class(p->proto);
 
-	return pw_tcp_syn_only(p) && lep->set_id[dir & 1] &&
-	       !((e->flags & PW_STATE_AUDIT) || (lep->flags & audit)) &&
-	       pw_ports_impossible(lep->set_flags[dir & 1], PW_PROTO_TCP, p->dport) &&
+	return lep->set_id[dir & 1] && !((e->flags & PW_STATE_AUDIT) || (lep->flags & audit)) &&
+	       pw_ports_impossible(lep->set_flags[dir & 1], cls,
+				   cls == PW_PROTO_OTHER ? 0 : p->dport) &&
 	       pw_node_class(e->slot, dir == PW_DIR_INGRESS ? &p->src : &p->dst,
 			     dir == PW_DIR_EGRESS) == PW_NODE_OTHER;
 }
@@ -471,17 +472,19 @@ static __always_inline int pw_pod_hook(struct pw_ctx *c)
 		return pw_finish(&e, c, &p, &r);
 	}
 
-	if (pw_syn_denied_early(&e, lep, &p, from_pod ? PW_DIR_EGRESS : PW_DIR_INGRESS)) {
-		r.verdict = PW_VERDICT_DROP;
-		r.reason = PW_DROP_POLICY;
-		return pw_drop_counted(&e, c, &p, &r);
-	}
-	pw_ct_key(&k, &p.src, &p.dst, p.sport, p.dport, p.proto, hook);
+	/* A new flow to a port no rule names is dropped the short way: a
+	 * TCP SYN before conntrack is asked, anything else once conntrack
+	 * has said it is not a known flow (a reply, say). */
 	syn = pw_tcp_syn_only(&p);
+	if (syn && pw_denied_early(&e, lep, &p, from_pod ? PW_DIR_EGRESS : PW_DIR_INGRESS))
+		goto early_drop;
+	pw_ct_key(&k, &p.src, &p.dst, p.sport, p.dport, p.proto, hook);
 	if (!syn) {
 		v = bpf_map_lookup_elem(&pw_ct_v1, &k);
 		if (v && pw_ct_hit(&e, &p, lep, &k, v, &r))
 			goto out;
+		if (pw_denied_early(&e, lep, &p, from_pod ? PW_DIR_EGRESS : PW_DIR_INGRESS))
+			goto early_drop;
 	}
 
 	/* A new flow.  A TCP SYN without ACK opens a connection: it is decided
@@ -559,6 +562,10 @@ out:
 	if (p.frag == PW_FRAG_FIRST && r.verdict != PW_VERDICT_DROP)
 		pw_frag_remember(&e, &p, hook, r.rule_id);
 	return pw_finish(&e, c, &p, &r);
+early_drop:
+	r.verdict = PW_VERDICT_DROP;
+	r.reason = PW_DROP_POLICY;
+	return pw_drop_counted(&e, c, &p, &r);
 }
 
 /*
@@ -668,17 +675,19 @@ static __always_inline int pw_xdp_prefilter(struct pw_ctx *c)
 		return PW_PASS;
 	r.dir = PW_DIR_INGRESS;
 	r.ep_id = lep->ep_id;
-	if (pw_syn_denied_early(&e, lep, &p, PW_DIR_INGRESS)) {
+	/* A SYN opens a connection: decided without asking conntrack (see
+	 * pw_pod_hook()); anything else is new if conntrack does not know it. */
+	syn = pw_tcp_syn_only(&p);
+	if (!syn) {
+		pw_ct_key(&k, &p.src, &p.dst, p.sport, p.dport, p.proto, PW_HOOK_TO_POD);
+		if (bpf_map_lookup_elem(&pw_ct_v1, &k))
+			return PW_PASS;
+	}
+	if (pw_denied_early(&e, lep, &p, PW_DIR_INGRESS)) {
 		r.verdict = PW_VERDICT_DROP;
 		r.reason = PW_DROP_POLICY;
-		return pw_finish(&e, c, &p, &r);
+		return pw_drop_counted(&e, c, &p, &r);
 	}
-	/* A SYN opens a connection: decided without asking conntrack (see
-	 * pw_pod_hook()). */
-	syn = pw_tcp_syn_only(&p);
-	pw_ct_key(&k, &p.src, &p.dst, p.sport, p.dport, p.proto, PW_HOOK_TO_POD);
-	if (!syn && bpf_map_lookup_elem(&pw_ct_v1, &k))
-		return PW_PASS;
 	pw_decide(e.slot, e.flags, lep, PW_DIR_INGRESS, &p.src, p.proto, p.dport, &s);
 	if (s.verdict != PW_VERDICT_DROP)
 		return PW_PASS;

@@ -826,6 +826,70 @@ static void test_syn_decided_before_conntrack(void **state)
 	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_REPLY), 1);
 }
 
+/*
+ * A packet other than a SYN to a port no rule of the set names is dropped
+ * the short way once conntrack has said that it is not a known flow: the
+ * reply of a flow the pod opened still passes, on a port that is not in
+ * its ingress summary; a stray UDP datagram or TCP ACK is dropped with
+ * PW_DROP_POLICY and leaves no conntrack entry; audit still takes the
+ * full path.
+ */
+static void test_new_flow_denied_early_after_conntrack(void **state)
+{
+	GET(t);
+	static const char *const hosts[] = { N };
+	/* B's ingress: set 30, one rule, tcp/80 from A; egress not isolated */
+	struct pwt_ep b = { B,
+			    200,
+			    IF_B,
+			    PW_EP_LOCAL,
+			    2,
+			    30,
+			    0,
+			    PW_SET_PEER | PW_SET_NO_PORT0_TCP | PW_SET_NO_PORT0_UDP |
+				    PW_SET_NO_PORT0_SCTP | PW_SET_NO_PORT0_OTHER | PW_SET_PORT_BLOOM |
+				    pw_port_bloom_bit(TCP, 80),
+			    0 };
+	struct pk query = { .src = B, .dst = A, .proto = UDP, .sport = 5353, .dport = 53 };
+	struct pk reply = { .src = A, .dst = B, .proto = UDP, .sport = 53, .dport = 5353 };
+	struct pk stray = { .src = A, .dst = B, .proto = UDP, .sport = 53, .dport = 5354 };
+	struct pk ack = {
+		.src = A, .dst = B, .proto = TCP, .sport = 7000, .dport = 81, .tcp_flags = 0x10
+	};
+	struct pw_ct_val v;
+
+	assert_int_not_equal(pw_port_bloom_bit(UDP, 5353), pw_port_bloom_bit(TCP, 80));
+	assert_int_not_equal(pw_port_bloom_bit(UDP, 5354), pw_port_bloom_bit(TCP, 80));
+	pwt_add_pol(t, 0, 30, 100, IN, TCP, 80, 12);
+	pwt_add_ep(t, 0, &b);
+	pwt_set_hosts(t, 0, hosts, 1, 1);
+
+	/* B asks A; A's answer is a reply, whatever B's ingress says */
+	assert_int_equal(pwt_run(FROM(t), &query, IF_B), OK);
+	assert_int_equal(pwt_run(TO(t), &reply, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_REPLY), 1);
+	/* no flow: dropped, counted, reported, not tracked */
+	assert_int_equal(pwt_run(TO(t), &stray, IF_B), SHOT);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_DROP_POLICY), 1);
+	assert_non_null(find_ev(t, PW_EV_DROP, PW_DROP_POLICY));
+	assert_int_not_equal(pwt_ct(t, A, B, 53, 5354, UDP, PW_HOOK_TO_POD, &v), 0);
+	assert_int_equal(pwt_run(TO(t), &ack, IF_B), SHOT);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_DROP_POLICY), 2);
+	assert_int_not_equal(pwt_ct(t, A, B, 7000, 81, TCP, PW_HOOK_TO_POD, &v), 0);
+	/* from the node: allowed on every port, as before */
+	stray.src = N;
+	assert_int_equal(pwt_run(TO(t), &stray, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_HOST), 1);
+	/* per-endpoint audit: the would-be drop passes as an audit */
+	b.flags |= PW_EP_AUDIT_IN;
+	pwt_add_ep(t, 0, &b);
+	stray.src = A;
+	stray.sport = 54;
+	assert_int_equal(pwt_run(TO(t), &stray, IF_B), OK);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_CNT_AUDIT(PW_DROP_POLICY)), 1);
+	assert_int_equal(pwt_cnt(t, 2, IN, PW_DROP_POLICY), 2);
+}
+
 static void test_audit_global_and_per_endpoint(void **state)
 {
 	GET(t);
@@ -1046,6 +1110,7 @@ int main(void)
 		T(test_port_summary),
 		T(test_egress_port_summary),
 		T(test_syn_decided_before_conntrack),
+		T(test_new_flow_denied_early_after_conntrack),
 		T(test_event_rate_limit),
 		T(test_event_rate_limit_refill),
 		T(test_conntrack_timeouts),
