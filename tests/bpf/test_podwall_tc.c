@@ -847,8 +847,8 @@ static void test_new_flow_denied_early_after_conntrack(void **state)
 			    30,
 			    0,
 			    PW_SET_PEER | PW_SET_NO_PORT0_TCP | PW_SET_NO_PORT0_UDP |
-				    PW_SET_NO_PORT0_SCTP | PW_SET_NO_PORT0_OTHER | PW_SET_PORT_BLOOM |
-				    pw_port_bloom_bit(TCP, 80),
+				    PW_SET_NO_PORT0_SCTP | PW_SET_NO_PORT0_OTHER |
+				    PW_SET_PORT_BLOOM | pw_port_bloom_bit(TCP, 80),
 			    0 };
 	struct pk query = { .src = B, .dst = A, .proto = UDP, .sport = 5353, .dport = 53 };
 	struct pk reply = { .src = A, .dst = B, .proto = UDP, .sport = 53, .dport = 5353 };
