@@ -642,23 +642,27 @@ static void test_no_port0_hint(void **state)
 	assert_int_equal(pwt_cnt(t, 2, IN, PW_ALLOW_POLICY), 2);
 }
 
+/* B, ingress-isolated by set `set` with a port summary: hints besides
+ * PW_SET_PEER | PW_SET_PORT_BLOOM, and the summary's bits. */
+static struct pwt_ep summary_ep(uint32_t set, uint32_t hints)
+{
+	struct pwt_ep b = { .addr = B, .identity = 200, .flags = PW_EP_LOCAL, .ep_id = 2 };
+
+	b.ifindex = (uint32_t)IF_B;
+	b.set_in = set;
+	b.sflags_in = PW_SET_PEER | PW_SET_PORT_BLOOM | hints;
+	return b;
+}
+
 /* The port summary (PW_SET_PORT_BLOOM): a port no rule of the set names is
  * denied without looking up the peer or the policy, except from the node. */
 static void test_port_summary(void **state)
 {
 	GET(t);
 	static const char *const hosts[] = { N };
-	struct pwt_ep b = { B,
-			    200,
-			    IF_B,
-			    PW_EP_LOCAL,
-			    2,
-			    10,
-			    0,
-			    PW_SET_PEER | PW_SET_NO_PORT0_TCP | PW_SET_NO_PORT0_SCTP |
-				    PW_SET_NO_PORT0_OTHER | PW_SET_PORT_BLOOM |
-				    pw_port_bloom_bit(TCP, 80) | pw_port_bloom_bit(SCTP, 9000),
-			    0 };
+	struct pwt_ep b =
+		summary_ep(10, PW_SET_NO_PORT0_TCP | PW_SET_NO_PORT0_SCTP | PW_SET_NO_PORT0_OTHER |
+				       pw_port_bloom_bit(TCP, 80) | pw_port_bloom_bit(SCTP, 9000));
 	struct pk p = { .src = A, .dst = B, .proto = TCP, .sport = 1, .dport = 80 };
 	struct pk icmp = { .src = N, .dst = B, .proto = ICMP, .sport = 7 };
 
@@ -839,17 +843,9 @@ static void test_new_flow_denied_early_after_conntrack(void **state)
 	GET(t);
 	static const char *const hosts[] = { N };
 	/* B's ingress: set 30, one rule, tcp/80 from A; egress not isolated */
-	struct pwt_ep b = { B,
-			    200,
-			    IF_B,
-			    PW_EP_LOCAL,
-			    2,
-			    30,
-			    0,
-			    PW_SET_PEER | PW_SET_NO_PORT0_TCP | PW_SET_NO_PORT0_UDP |
-				    PW_SET_NO_PORT0_SCTP | PW_SET_NO_PORT0_OTHER |
-				    PW_SET_PORT_BLOOM | pw_port_bloom_bit(TCP, 80),
-			    0 };
+	struct pwt_ep b =
+		summary_ep(30, PW_SET_NO_PORT0_TCP | PW_SET_NO_PORT0_UDP | PW_SET_NO_PORT0_SCTP |
+				       PW_SET_NO_PORT0_OTHER | pw_port_bloom_bit(TCP, 80));
 	struct pk query = { .src = B, .dst = A, .proto = UDP, .sport = 5353, .dport = 53 };
 	struct pk reply = { .src = A, .dst = B, .proto = UDP, .sport = 53, .dport = 5353 };
 	struct pk stray = { .src = A, .dst = B, .proto = UDP, .sport = 53, .dport = 5354 };
