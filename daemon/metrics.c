@@ -206,33 +206,20 @@ int pw_metrics_write_file(const char *path, const char *text)
 	return r;
 }
 
-static int sum_percpu(int fd, uint32_t key, struct pw_counter *vals, int ncpu,
+/* Element `key` of a per-CPU array whose values are `per` struct pw_counter
+ * (1 for pw_rcnt_v1, PW_CNT_CODES for pw_cnt_v2): ret[0..per) gets each
+ * counter summed over CPUs.  vals holds ncpu * per counters. */
+static int sum_percpu(int fd, uint32_t key, struct pw_counter *vals, int ncpu, uint32_t per,
 		      struct pw_counter *ret)
 {
-	struct pw_counter s = { 0, 0 };
-
 	if (bpf_map_lookup_elem(fd, &key, vals))
 		return -errno;
-	for (int c = 0; c < ncpu; c++) {
-		s.packets += vals[c].packets;
-		s.bytes += vals[c].bytes;
-	}
-	*ret = s;
-	return 0;
-}
-
-/* The PW_CNT_CODES counters of one pw_cnt_v2 element, each summed over CPUs. */
-static int sum_percpu_codes(int fd, uint32_t key, struct pw_counters *vals, int ncpu,
-			    struct pw_counter *ret)
-{
-	if (bpf_map_lookup_elem(fd, &key, vals))
-		return -errno;
-	for (int k = 0; k < PW_CNT_CODES; k++) {
+	for (uint32_t k = 0; k < per; k++) {
 		struct pw_counter s = { 0, 0 };
 
 		for (int c = 0; c < ncpu; c++) {
-			s.packets += vals[c].code[k].packets;
-			s.bytes += vals[c].code[k].bytes;
+			s.packets += vals[(size_t)c * per + k].packets;
+			s.bytes += vals[(size_t)c * per + k].bytes;
 		}
 		ret[k] = s;
 	}
@@ -250,15 +237,15 @@ int pw_metrics_read_eps(int cnt_fd, const struct pw_image *img, struct pw_ep_cou
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct pw_ep_counters c = { 0 };
-	struct pw_counters *cs;
+	struct pw_counter *vals;
 	size_t max = 1 + (img ? img->n_eps : 0);
 	int r = 0;
 
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
-	cs = calloc((size_t)ncpu, sizeof(*cs));
+	vals = calloc((size_t)ncpu * PW_CNT_CODES, sizeof(*vals));
 	c.ep_ids = calloc(max, sizeof(*c.ep_ids));
-	if (!cs || !c.ep_ids) {
+	if (!vals || !c.ep_ids) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -281,10 +268,10 @@ int pw_metrics_read_eps(int cnt_fd, const struct pw_image *img, struct pw_ep_cou
 	}
 	for (size_t i = 0; i < c.n_eps && !r; i++)
 		for (uint32_t dir = 0; dir < 2 && !r; dir++)
-			r = sum_percpu_codes(cnt_fd, PW_CNT_SLOT(c.ep_ids[i], dir), cs, ncpu,
-					     &c.cnt[(i * 2 + dir) * PW_CNT_CODES]);
+			r = sum_percpu(cnt_fd, PW_CNT_SLOT(c.ep_ids[i], dir), vals, ncpu,
+				       PW_CNT_CODES, &c.cnt[(i * 2 + dir) * PW_CNT_CODES]);
 out:
-	free(cs);
+	free(vals);
 	if (r)
 		pw_metrics_counters_free(&c);
 	else
@@ -309,7 +296,7 @@ int pw_metrics_read_rules(int rcnt_fd, size_t n_rules, struct pw_counter **ret)
 		goto fail;
 	}
 	for (uint32_t id = 1; id <= n_rules && !r; id++)
-		r = sum_percpu(rcnt_fd, id, vals, ncpu, &out[id]);
+		r = sum_percpu(rcnt_fd, id, vals, ncpu, 1, &out[id]);
 	if (r)
 		goto fail;
 	free(vals);

@@ -324,18 +324,21 @@ static __attribute__((unused)) void pwt_add_range(struct pwt *t, uint32_t slot, 
 
 /* ---- counters, conntrack, events ---- */
 
-static __attribute__((unused)) uint64_t pwt_sum(struct pwt *t, struct bpf_map *map, uint32_t idx,
-						int bytes)
+/* Counter `pos` of element `key` of a per-CPU array whose values are `per`
+ * struct pw_counter, summed over CPUs (packets, or bytes). */
+static __attribute__((unused)) uint64_t pwt_sum(struct pwt *t, struct bpf_map *map, uint32_t key,
+						uint32_t per, uint32_t pos, int bytes)
 {
-	struct pw_counter *c = calloc(t->ncpu, sizeof(*c));
+	struct pw_counter *c = calloc((size_t)t->ncpu * per, sizeof(*c));
 	uint64_t sum = 0;
 	int i;
 
 	if (!c)
 		abort();
-	if (bpf_map__lookup_elem(map, &idx, 4, c, sizeof(*c) * t->ncpu, 0) == 0) {
+	if (bpf_map__lookup_elem(map, &key, 4, c, sizeof(*c) * per * t->ncpu, 0) == 0) {
 		for (i = 0; i < t->ncpu; i++)
-			sum += bytes ? c[i].bytes : c[i].packets;
+			sum += bytes ? c[(size_t)i * per + pos].bytes
+				     : c[(size_t)i * per + pos].packets;
 	}
 	free(c);
 	return sum;
@@ -346,23 +349,13 @@ static __attribute__((unused)) uint64_t pwt_sum(struct pwt *t, struct bpf_map *m
 static __attribute__((unused)) uint64_t pwt_cnt(struct pwt *t, uint32_t ep_id, uint32_t dir,
 						uint32_t code)
 {
-	struct pw_counters *c = calloc(t->ncpu, sizeof(*c));
-	uint32_t slot = PW_CNT_SLOT(ep_id, dir);
-	uint64_t sum = 0;
-	int i;
-
-	if (!c)
-		abort();
-	if (bpf_map__lookup_elem(t->tc->maps.pw_cnt_v2, &slot, 4, c, sizeof(*c) * t->ncpu, 0) == 0)
-		for (i = 0; i < t->ncpu; i++)
-			sum += c[i].code[code % PW_CNT_CODES].packets;
-	free(c);
-	return sum;
+	return pwt_sum(t, t->tc->maps.pw_cnt_v2, PW_CNT_SLOT(ep_id, dir), PW_CNT_CODES,
+		       code % PW_CNT_CODES, 0);
 }
 
 static __attribute__((unused)) uint64_t pwt_rcnt(struct pwt *t, uint32_t rule)
 {
-	return pwt_sum(t, t->tc->maps.pw_rcnt_v1, rule, 0);
+	return pwt_sum(t, t->tc->maps.pw_rcnt_v1, rule, 1, 0, 0);
 }
 
 static __attribute__((unused)) uint64_t pwt_suppressed(struct pwt *t)
