@@ -413,11 +413,12 @@ static __always_inline int pw_pod_hook(struct pw_ctx *c)
 	struct pw_frag_val *fv;
 	const __u8 hook = c->hook;
 	const int from_pod = hook == PW_HOOK_FROM_POD;
+	const __u8 dir = from_pod ? PW_DIR_EGRESS : PW_DIR_INGRESS; /* the policy's */
 	__u32 ep_id2 = 0;
 	__u8 ctflags = 0;
 	int ret, syn;
 
-	r.dir = from_pod ? PW_DIR_EGRESS : PW_DIR_INGRESS;
+	r.dir = dir;
 	if (pw_env_load(&e))
 		return PW_PASS;
 	ret = pw_parse_fast(c, &p);
@@ -476,14 +477,14 @@ static __always_inline int pw_pod_hook(struct pw_ctx *c)
 	 * TCP SYN before conntrack is asked, anything else once conntrack
 	 * has said it is not a known flow (a reply, say). */
 	syn = pw_tcp_syn_only(&p);
-	if (syn && pw_denied_early(&e, lep, &p, from_pod ? PW_DIR_EGRESS : PW_DIR_INGRESS))
+	if (syn && pw_denied_early(&e, lep, &p, dir))
 		goto early_drop;
 	pw_ct_key(&k, &p.src, &p.dst, p.sport, p.dport, p.proto, hook);
 	if (!syn) {
 		v = bpf_map_lookup_elem(&pw_ct_v1, &k);
 		if (v && pw_ct_hit(&e, &p, lep, &k, v, &r))
 			goto out;
-		if (pw_denied_early(&e, lep, &p, from_pod ? PW_DIR_EGRESS : PW_DIR_INGRESS))
+		if (pw_denied_early(&e, lep, &p, dir))
 			goto early_drop;
 	}
 
@@ -549,8 +550,7 @@ static __always_inline int pw_pod_hook(struct pw_ctx *c)
 	if (r.verdict == PW_VERDICT_AUDIT)
 		ctflags |= PW_CT_F_AUDIT;
 	pw_ct_create(&k, from_pod ? PW_HOOK_TO_POD : PW_HOOK_FROM_POD, pw_now(&e), e.gen, s.rule_id,
-		     s2.rule_id, lep->ep_id, from_pod ? PW_DIR_EGRESS : PW_DIR_INGRESS, ctflags,
-		     s.reason);
+		     s2.rule_id, lep->ep_id, dir, ctflags, s.reason);
 	r.new_flow = 1;
 	/* The flow's counters belong to the local endpoint of this hook. */
 	if (r.verdict == PW_VERDICT_ALLOW) {
